@@ -1,0 +1,109 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// ErrRejected is matched, through [errors.Is], by every error with which a
+// policy refuses to run the rest of a pipeline: an open breaker, a full
+// bulkhead. Each policy's own sentinel matches too, such as breaker.ErrOpen.
+var ErrRejected = errors.New("resilience: rejected")
+
+// PanicError is what the policies of a pipeline see when the user's function
+// panics: an ordinary error, so that each of them releases what it holds and
+// counts a failure. [Pipeline.Execute] then raises the original panic again,
+// so a PanicError never reaches the caller of Execute.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// ErrorType returns "panic", the error.type of a panic in telemetry.
+func (e *PanicError) ErrorType() string { return "panic" }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Outcome classifies how an attempt or an execution ended.
+type Outcome uint8
+
+// The outcomes, in the resilience.outcome span attribute and the outcome
+// metric attribute.
+const (
+	Success  Outcome = iota // fn returned nil
+	Failure                 // fn, or a policy, returned an error
+	Rejected                // a policy refused to run fn: the error matches ErrRejected
+	Panic                   // fn panicked
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"success", "failure", "rejected", "panic"}
+
+// String returns "success", "failure", "rejected" or "panic".
+func (o Outcome) String() string {
+	if o >= numOutcomes {
+		return "unknown"
+	}
+	return outcomeNames[o]
+}
+
+// OutcomeOf classifies the error an attempt or an execution ended with.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return Success
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return Panic
+	}
+	if errors.Is(err, ErrRejected) {
+		return Rejected
+	}
+	return Failure
+}
+
+// ErrorType returns a short, low-cardinality name for err's kind, for the
+// error.type attribute of OpenTelemetry's semantic conventions: the value of
+// the first ErrorType() string method in err's chain, "canceled" or
+// "deadline_exceeded" for the context errors, and else err's Go type, such as
+// "*net.OpError". It returns "" for a nil error.
+func ErrorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	var typed interface{ ErrorType() string }
+	if errors.As(err, &typed) {
+		return typed.ErrorType()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline_exceeded"
+	}
+	return reflect.TypeOf(err).String()
+}
+
+// contextError returns the error an execution ends with when its context is
+// done before an attempt could start: the context's cause when it matches
+// ctx.Err() (a timeout policy's cause matches context.DeadlineExceeded), and
+// ctx.Err() otherwise, so that errors.Is(err, context.Canceled) keeps working
+// for callers that cancel with a cause of their own.
+func contextError(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != err && errors.Is(cause, err) {
+		return cause
+	}
+	return err
+}

@@ -1,0 +1,235 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Pipeline runs functions through a fixed list of policies, outermost first,
+// and records every execution, attempt and decision in OpenTelemetry. A
+// Pipeline is safe for concurrent use; build one per dependency and reuse it.
+type Pipeline struct {
+	name     string
+	policies []Policy
+	names    []string // policy names, for telemetry
+
+	cfg   config
+	attrs *attrSets                // precomputed attribute sets
+	tel   atomic.Pointer[resolved] // telemetry for the current providers
+}
+
+// ErrNilPolicy is returned by [New] when one of its policies is nil.
+var ErrNilPolicy = errors.New("policy: nil policy")
+
+// ErrNoName is returned by [New] when the pipeline's name is empty.
+var ErrNoName = errors.New("policy: pipeline name is empty")
+
+// New returns a pipeline named name that runs functions through policies,
+// outermost first: in New("api", retry, breaker, timeout) the retry runs the
+// breaker, which runs the timeout, which runs the function. The name labels
+// the pipeline's spans and metrics, so it should come from code, never from
+// request data. New fails when name is empty or a policy is nil.
+//
+// A policy that has a Name() string method is named by it in telemetry; other
+// policies are named by their type. Telemetry goes to the global providers of
+// the otel package; [Pipeline.With] sets others.
+func New(name string, policies ...Policy) (*Pipeline, error) {
+	if name == "" {
+		return nil, ErrNoName
+	}
+	p := &Pipeline{
+		name:     name,
+		policies: append([]Policy(nil), policies...),
+		names:    make([]string, len(policies)),
+	}
+	for i, pol := range p.policies {
+		if pol == nil || reflect.ValueOf(pol).Kind() == reflect.Pointer && reflect.ValueOf(pol).IsNil() {
+			return nil, fmt.Errorf("%w: policy %d of pipeline %q", ErrNilPolicy, i, name)
+		}
+		p.names[i] = policyName(pol)
+	}
+	p.attrs = newAttrSets(name, p.names)
+	return p, nil
+}
+
+// MustNew is like [New] but panics when New fails. It suits package-level
+// pipelines built from constant arguments.
+func MustNew(name string, policies ...Policy) *Pipeline {
+	p, err := New(name, policies...)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// With returns a copy of p, sharing its policies, configured by opts: the way
+// to set the tracer and meter providers, as tests do.
+func (p *Pipeline) With(opts ...Option) *Pipeline {
+	q := &Pipeline{name: p.name, policies: p.policies, names: p.names, cfg: p.cfg, attrs: p.attrs}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&q.cfg)
+		}
+	}
+	return q
+}
+
+// Name returns the pipeline's name.
+func (p *Pipeline) Name() string { return p.name }
+
+func policyName(pol Policy) string {
+	if n, ok := pol.(interface{ Name() string }); ok && n.Name() != "" {
+		return n.Name()
+	}
+	t := reflect.TypeOf(pol)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() == "" {
+		return "policy"
+	}
+	return strings.ToLower(t.Name())
+}
+
+// Execute runs fn through the pipeline's policies and returns the error the
+// execution ends with. fn may run several times (a retry), or not at all (an
+// open breaker); it reads its attempt number with [Attempt].
+//
+// When fn panics, every policy sees a [*PanicError], releases what it holds
+// and counts a failure; the panic is recorded on the spans, and Execute then
+// panics again with the original value.
+//
+// When ctx is done before an attempt starts, that attempt does not run and
+// the execution ends with ctx's error.
+func (p *Pipeline) Execute(ctx context.Context, fn func(context.Context) error) error {
+	return p.execute(ctx, funcRunner(fn))
+}
+
+// Get runs fn through p's policies, as [Pipeline.Execute] does, and returns
+// the value of its last attempt with the error the execution ends with. The
+// value is fn's own, or one set by a fallback; callers should ignore it when
+// the error is not nil, unless a policy documents otherwise.
+func Get[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T, error)) (T, error) {
+	r := &getRunner[T]{fn: fn}
+	err := p.execute(ctx, r)
+	return r.val, err
+}
+
+// runner is the user's function as the core calls it.
+type runner interface {
+	run(ctx context.Context) error
+}
+
+// resultRunner is a runner with a value: the one Get makes.
+type resultRunner interface {
+	result() any
+	setResult(v any) bool
+}
+
+type funcRunner func(context.Context) error
+
+func (f funcRunner) run(ctx context.Context) error { return f(ctx) }
+
+type getRunner[T any] struct {
+	fn  func(context.Context) (T, error)
+	val T
+}
+
+func (g *getRunner[T]) run(ctx context.Context) error {
+	v, err := g.fn(ctx)
+	g.val = v
+	return err
+}
+
+func (g *getRunner[T]) result() any { return g.val }
+
+func (g *getRunner[T]) setResult(v any) bool {
+	t, ok := v.(T)
+	if ok {
+		g.val = t
+	}
+	return ok
+}
+
+// state is one execution's: what the policies share and what telemetry needs.
+// It is pooled, so an execution allocates nothing of its own.
+type state struct {
+	p        *Pipeline
+	tel      *telemetry // nil when telemetry is off
+	run      runner
+	attempts int32
+	exec     execSpan
+	panicErr *PanicError // set when fn panicked
+}
+
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+func (p *Pipeline) execute(ctx context.Context, r runner) error {
+	tel := p.telemetry()
+	if tel == nil && len(p.policies) == 0 {
+		// Nothing to record and no policy to tell: run fn as the one attempt.
+		// A panic needs no recovering here, since nothing is held.
+		if err := contextError(ctx); err != nil {
+			return err
+		}
+		return r.run(attemptContext(ctx, 1))
+	}
+
+	s := statePool.Get().(*state)
+	s.p, s.tel, s.run = p, tel, r
+	if tel != nil {
+		ctx = s.startExecution(ctx)
+	}
+	err := s.next(ctx, 0)
+	if tel != nil {
+		s.endExecution(err)
+	}
+	panicErr := s.panicErr
+	*s = state{}
+	statePool.Put(s)
+	if panicErr != nil {
+		panic(panicErr.Value)
+	}
+	return err
+}
+
+func (s *state) next(ctx context.Context, i int) error {
+	if i < len(s.p.policies) {
+		return s.p.policies[i].Run(ctx, Execution{s: s, idx: i})
+	}
+	return s.attempt(ctx)
+}
+
+// attempt runs the user's function once.
+func (s *state) attempt(ctx context.Context) error {
+	if err := contextError(ctx); err != nil {
+		return err
+	}
+	s.attempts++
+	n := int(s.attempts)
+	ctx = attemptContext(ctx, n)
+	if s.tel == nil {
+		return s.guarded(ctx)
+	}
+	ctx, a := s.startAttempt(ctx, n)
+	err := s.guarded(ctx)
+	s.endAttempt(a, err)
+	return err
+}
+
+// guarded runs the user's function, turning a panic into a *PanicError.
+func (s *state) guarded(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicErr = &PanicError{Value: v, Stack: debug.Stack()}
+			err = s.panicErr
+		}
+	}()
+	return s.run.run(ctx)
+}

@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"context"
+	"time"
+)
+
+// A Policy decides whether, when and how often the rest of a pipeline runs.
+//
+// Run is called once per execution that reaches the policy. It runs the rest of
+// the pipeline with ex.Next, as many times as it sees fit (a retry), not at all
+// (a breaker that is open), or with a derived context (a timeout), and returns
+// the error that the execution should end with. It reports the decisions it
+// takes with ex.Report, so that the pipeline can record them; a policy never
+// touches OpenTelemetry itself.
+//
+// A policy that refuses to run the rest of the pipeline returns an error that
+// matches [ErrRejected] with [errors.Is].
+type Policy interface {
+	Run(ctx context.Context, ex Execution) error
+}
+
+// Execution is a policy's handle on one execution of a [Pipeline]. It is a
+// small value: passing or copying it allocates nothing. It is valid only until
+// the Run call it was given to returns, and its methods must not be called
+// from more than one goroutine at a time.
+type Execution struct {
+	s   *state
+	idx int // index of the policy holding this handle
+}
+
+// Next runs the rest of the pipeline: the policies after this one, then the
+// user's function as one attempt. A panic in the function is recovered, turned
+// into a [*PanicError] that every policy sees as an ordinary error, and raised
+// again once the outermost policy has returned.
+func (ex Execution) Next(ctx context.Context) error {
+	return ex.s.next(ctx, ex.idx+1)
+}
+
+// Report records a decision the policy has taken. The event becomes a span
+// event on the execution span and increments the resilience.events counter; it
+// costs nothing when telemetry is off.
+func (ex Execution) Report(e Event) {
+	ex.s.report(ex.idx, e)
+}
+
+// Name returns the name of the pipeline, for policies that pass it to their
+// listeners as the operation name.
+func (ex Execution) Name() string {
+	return ex.s.p.name
+}
+
+// Attempts returns the number of attempts started so far in this execution.
+func (ex Execution) Attempts() int {
+	return int(ex.s.attempts)
+}
+
+// Result returns the value of the last attempt when the execution was started
+// by [Get], and nil otherwise. Policies that retry on results use it.
+func (ex Execution) Result() any {
+	if r, ok := ex.s.run.(resultRunner); ok {
+		return r.result()
+	}
+	return nil
+}
+
+// SetResult replaces the value that [Get] returns, as a fallback does. It
+// reports false, and changes nothing, when the execution was not started by
+// Get or v is not of Get's type parameter.
+func (ex Execution) SetResult(v any) bool {
+	if r, ok := ex.s.run.(resultRunner); ok {
+		return r.setResult(v)
+	}
+	return false
+}
+
+// EventKind names a decision a policy reports. The set is closed: it is the
+// vocabulary the telemetry of this module is made of.
+type EventKind uint8
+
+// The decisions policies report. Each kind's String is the span event name and
+// the value of the event attribute of the resilience.events counter.
+const (
+	EventRetry                EventKind = iota + 1 // a retry is scheduled: Attempt, Delay
+	EventRetryExhausted                            // retries are used up: Attempt (attempts made), Err
+	EventRetryBudgetExhausted                      // a retry budget refused a retry: Attempt, Err
+	EventBreakerRejected                           // a breaker refused the call: Reason, Delay (until the next trial)
+	EventBreakerStateChange                        // a breaker changed state: From, To
+	EventTimeout                                   // a time limit ran out: Delay (the limit)
+	EventBulkheadRejected                          // a bulkhead refused the call: Reason
+	EventBulkheadQueued                            // a call waited for a bulkhead permit: Delay (the wait)
+	EventFallback                                  // a fallback replaced the result: Err (what it replaced)
+	EventHedge                                     // a hedged attempt was started: Attempt, Delay
+	EventSLOAlert                                  // an SLO alert changed state: From, To
+	numEventKinds
+)
+
+var eventNames = [numEventKinds]string{
+	EventRetry:                "retry",
+	EventRetryExhausted:       "retry.exhausted",
+	EventRetryBudgetExhausted: "retry.budget_exhausted",
+	EventBreakerRejected:      "breaker.rejected",
+	EventBreakerStateChange:   "breaker.state_change",
+	EventTimeout:              "timeout",
+	EventBulkheadRejected:     "bulkhead.rejected",
+	EventBulkheadQueued:       "bulkhead.queued",
+	EventFallback:             "fallback",
+	EventHedge:                "hedge",
+	EventSLOAlert:             "slo.alert_change",
+}
+
+// String returns the event's name, such as "retry" or "breaker.rejected".
+func (k EventKind) String() string {
+	if k == 0 || k >= numEventKinds {
+		return "unknown"
+	}
+	return eventNames[k]
+}
+
+// Event is a decision reported by a policy. Only the fields its [EventKind]
+// documents are read; the others stay zero.
+type Event struct {
+	Kind    EventKind
+	Attempt int           // the attempt the decision is about (1-based)
+	Delay   time.Duration // a wait, a limit, or the time until a breaker admits a trial
+	From    string        // the state before a change
+	To      string        // the state after a change
+	Reason  string        // a short, fixed word, such as "queue_full"
+	Err     error         // the error that led to the decision
+}

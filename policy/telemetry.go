@@ -1,0 +1,336 @@
+package policy
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// ScopeName is the instrumentation scope of every span and instrument this
+// module makes: its import path.
+const ScopeName = "github.com/aragora/resilience"
+
+// Version is the version of this module, reported as the instrumentation
+// scope's version.
+const Version = "0.1.0"
+
+// The names of the instruments a pipeline records. The Prometheus exporter
+// turns them into resilience_execution_duration_seconds,
+// resilience_attempt_duration_seconds and resilience_events_total.
+const (
+	MetricExecutionDuration = "resilience.execution.duration" // histogram, s: pipeline, outcome
+	MetricAttemptDuration   = "resilience.attempt.duration"   // histogram, s: pipeline, outcome
+	MetricEvents            = "resilience.events"             // counter, {event}: pipeline, policy, event
+)
+
+// The span attributes of executions, attempts and events. Keys that an
+// OpenTelemetry semantic convention already names (error.type,
+// exception.stacktrace) use that name.
+const (
+	AttrPipeline  = attribute.Key("resilience.pipeline")   // the pipeline's name
+	AttrOutcome   = attribute.Key("resilience.outcome")    // an Outcome's String
+	AttrAttempts  = attribute.Key("resilience.attempts")   // attempts an execution made
+	AttrAttempt   = attribute.Key("resilience.attempt")    // an attempt's number, 1-based
+	AttrPolicy    = attribute.Key("resilience.policy")     // the policy that reported an event
+	AttrDelay     = attribute.Key("resilience.delay")      // an event's Delay, in seconds
+	AttrStateFrom = attribute.Key("resilience.state.from") // a state change's From
+	AttrStateTo   = attribute.Key("resilience.state.to")   // a state change's To
+	AttrReason    = attribute.Key("resilience.reason")     // an event's Reason
+	AttrErrorType = attribute.Key("error.type")            // ErrorType of the error
+	attrStack     = attribute.Key("exception.stacktrace")  // a panic's stack
+)
+
+// durationBuckets are the histogram bounds, in seconds: from 100µs to a
+// minute, fine where calls to other services usually fall.
+var durationBuckets = []float64{
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+}
+
+// telemetry is what a pipeline records with, for one pair of providers.
+type telemetry struct {
+	tracer     trace.Tracer // nil: no spans
+	metrics    bool         // false: no measurements, and no clock reads for them
+	execDur    metric.Float64Histogram
+	attemptDur metric.Float64Histogram
+	events     metric.Int64Counter
+}
+
+// resolved caches the telemetry of the providers it was made for.
+type resolved struct {
+	tp         trace.TracerProvider
+	mp         metric.MeterProvider
+	comparable bool
+	tel        *telemetry
+}
+
+// telemetry returns what to record the next execution with, or nil when
+// telemetry is off: no tracer provider and no meter provider, or only the
+// otel package's placeholders that no SDK has replaced yet, or no-op ones.
+// Looking the providers up at every execution costs two atomic loads, and
+// makes an SDK installed after New take effect at once.
+func (p *Pipeline) telemetry() *telemetry {
+	tp, mp := p.cfg.tp, p.cfg.mp
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	// Interfaces compare safely here: the cached ones hold comparable types,
+	// and values of other types are simply unequal.
+	if r := p.tel.Load(); r != nil && r.comparable && r.tp == tp && r.mp == mp {
+		return r.tel
+	}
+	tel := newTelemetry(tp, mp)
+	p.tel.Store(&resolved{tp: tp, mp: mp, comparable: isComparable(tp) && isComparable(mp), tel: tel})
+	return tel
+}
+
+func isComparable(v any) bool { return reflect.TypeOf(v).Comparable() }
+
+// placeholder reports whether v is a provider that records nothing: a no-op
+// one, or the otel package's global placeholder before an SDK is installed.
+func placeholder(v any) bool {
+	switch v.(type) {
+	case tracenoop.TracerProvider, metricnoop.MeterProvider:
+		return true
+	}
+	switch reflect.TypeOf(v).String() {
+	case "*global.tracerProvider", "*global.meterProvider", "trace.noopTracerProvider":
+		return true
+	}
+	return false
+}
+
+func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
+	tel := &telemetry{}
+	if !placeholder(tp) {
+		tel.tracer = tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+	}
+	if !placeholder(mp) {
+		meter := mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+		var err error
+		// An instrument that fails to build comes back as a working no-op one,
+		// with an error that goes to otel.Handle: telemetry never fails a call.
+		tel.execDur, err = meter.Float64Histogram(MetricExecutionDuration,
+			metric.WithUnit("s"),
+			metric.WithDescription("Duration of executions of a resilience pipeline, all attempts and waits included."),
+			metric.WithExplicitBucketBoundaries(durationBuckets...))
+		handle(err)
+		tel.attemptDur, err = meter.Float64Histogram(MetricAttemptDuration,
+			metric.WithUnit("s"),
+			metric.WithDescription("Duration of single attempts of the function a resilience pipeline protects."),
+			metric.WithExplicitBucketBoundaries(durationBuckets...))
+		handle(err)
+		tel.events, err = meter.Int64Counter(MetricEvents,
+			metric.WithUnit("{event}"),
+			metric.WithDescription("Decisions taken by resilience policies: retries, rejections, timeouts, fallbacks, state changes."))
+		handle(err)
+		tel.metrics = true
+	}
+	if tel.tracer == nil && !tel.metrics {
+		return nil
+	}
+	return tel
+}
+
+func handle(err error) {
+	if err != nil {
+		otel.Handle(err)
+	}
+}
+
+// attrSets holds the attributes a pipeline records with, built once by New so
+// that recording allocates nothing of ours.
+type attrSets struct {
+	execName     string
+	attemptName  string
+	execStart    []trace.SpanStartOption
+	attemptStart [9][]trace.SpanStartOption // by attempt number, for the first eight
+	pipeline     attribute.KeyValue
+	outcome      [numOutcomes]attribute.KeyValue
+	exec         [numOutcomes][]metric.RecordOption
+	attempt      [numOutcomes][]metric.RecordOption
+	policy       []attribute.KeyValue                // resilience.policy, by policy index
+	events       [][numEventKinds][]metric.AddOption // by policy index and kind
+}
+
+func newAttrSets(name string, policies []string) *attrSets {
+	a := &attrSets{
+		execName:    name + " execute",
+		attemptName: name + " attempt",
+		pipeline:    AttrPipeline.String(name),
+		policy:      make([]attribute.KeyValue, len(policies)),
+		events:      make([][numEventKinds][]metric.AddOption, len(policies)),
+	}
+	a.execStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(a.pipeline)}
+	for n := 1; n < len(a.attemptStart); n++ {
+		a.attemptStart[n] = attemptStart(a.pipeline, n)
+	}
+	for o := range numOutcomes {
+		a.outcome[o] = AttrOutcome.String(o.String())
+		set := attribute.NewSet(attribute.String("pipeline", name), attribute.String("outcome", o.String()))
+		a.exec[o] = []metric.RecordOption{metric.WithAttributeSet(set)}
+		a.attempt[o] = a.exec[o]
+	}
+	for i, pol := range policies {
+		a.policy[i] = AttrPolicy.String(pol)
+		for k := EventKind(1); k < numEventKinds; k++ {
+			set := attribute.NewSet(
+				attribute.String("pipeline", name),
+				attribute.String("policy", pol),
+				attribute.String("event", k.String()))
+			a.events[i][k] = []metric.AddOption{metric.WithAttributeSet(set)}
+		}
+	}
+	return a
+}
+
+func attemptStart(pipeline attribute.KeyValue, n int) []trace.SpanStartOption {
+	return []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(pipeline, AttrAttempt.Int(n)),
+	}
+}
+
+// execSpan is the execution's span and the context that carries it.
+type execSpan struct {
+	ctx       context.Context
+	span      trace.Span // nil when tracing is off
+	recording bool
+	start     time.Time // zero when metrics are off
+}
+
+// attemptSpan is execSpan's counterpart for one attempt.
+type attemptSpan = execSpan
+
+func (s *state) startExecution(ctx context.Context) context.Context {
+	if t := s.tel.tracer; t != nil {
+		ctx, s.exec.span = t.Start(ctx, s.p.attrs.execName, s.p.attrs.execStart...)
+		s.exec.recording = s.exec.span.IsRecording()
+	}
+	s.exec.ctx = ctx
+	if s.tel.metrics {
+		s.exec.start = time.Now()
+	}
+	return ctx
+}
+
+func (s *state) endExecution(err error) {
+	a := s.p.attrs
+	outcome := OutcomeOf(err)
+	if s.panicErr != nil {
+		outcome, err = Panic, s.panicErr
+	}
+	if s.tel.metrics {
+		s.tel.execDur.Record(s.exec.ctx, time.Since(s.exec.start).Seconds(), a.exec[outcome]...)
+	}
+	span := s.exec.span
+	if span == nil {
+		return
+	}
+	if s.exec.recording {
+		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts)))
+		if err != nil {
+			recordError(span, err, outcome == Panic)
+		}
+	}
+	span.End()
+}
+
+func (s *state) startAttempt(ctx context.Context, n int) (context.Context, attemptSpan) {
+	var at attemptSpan
+	if t := s.tel.tracer; t != nil {
+		var opts []trace.SpanStartOption
+		if n < len(s.p.attrs.attemptStart) {
+			opts = s.p.attrs.attemptStart[n]
+		} else {
+			opts = attemptStart(s.p.attrs.pipeline, n)
+		}
+		ctx, at.span = t.Start(ctx, s.p.attrs.attemptName, opts...)
+		at.recording = at.span.IsRecording()
+	}
+	at.ctx = ctx
+	if s.tel.metrics {
+		at.start = time.Now()
+	}
+	return ctx, at
+}
+
+func (s *state) endAttempt(at attemptSpan, err error) {
+	a := s.p.attrs
+	outcome := OutcomeOf(err)
+	if s.tel.metrics {
+		s.tel.attemptDur.Record(at.ctx, time.Since(at.start).Seconds(), a.attempt[outcome]...)
+	}
+	if at.span == nil {
+		return
+	}
+	if at.recording {
+		span := at.span
+		span.SetAttributes(a.outcome[outcome])
+		if err != nil {
+			recordError(span, err, outcome == Panic)
+		}
+	}
+	at.span.End()
+}
+
+// recordError marks span as failed by err, the OpenTelemetry way.
+func recordError(span trace.Span, err error, panicked bool) {
+	if panicked {
+		var stack []byte
+		if pe, ok := err.(*PanicError); ok {
+			stack = pe.Stack
+		}
+		span.RecordError(err, trace.WithAttributes(attrStack.String(string(stack))))
+	} else {
+		span.RecordError(err)
+	}
+	span.SetAttributes(AttrErrorType.String(ErrorType(err)))
+	span.SetStatus(codes.Error, err.Error())
+}
+
+func (s *state) report(idx int, e Event) {
+	tel := s.tel
+	if tel == nil || e.Kind == 0 || e.Kind >= numEventKinds {
+		return
+	}
+	if tel.metrics {
+		tel.events.Add(s.exec.ctx, 1, s.p.attrs.events[idx][e.Kind]...)
+	}
+	if s.exec.recording {
+		s.exec.span.AddEvent(e.Kind.String(), trace.WithAttributes(e.attributes(s.p.attrs.policy[idx])...))
+	}
+}
+
+// attributes returns the span event attributes of e: the fields its kind uses.
+func (e Event) attributes(policy attribute.KeyValue) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs, policy)
+	if e.Attempt > 0 {
+		attrs = append(attrs, AttrAttempt.Int(e.Attempt))
+	}
+	if e.Delay > 0 || e.Kind == EventRetry {
+		attrs = append(attrs, AttrDelay.Float64(e.Delay.Seconds()))
+	}
+	if e.From != "" || e.To != "" {
+		attrs = append(attrs, AttrStateFrom.String(e.From), AttrStateTo.String(e.To))
+	}
+	if e.Reason != "" {
+		attrs = append(attrs, AttrReason.String(e.Reason))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, AttrErrorType.String(ErrorType(e.Err)))
+	}
+	return attrs
+}
