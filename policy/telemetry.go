@@ -240,8 +240,13 @@ func (s *state) endExecution(err error) {
 	}
 	if s.exec.recording {
 		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts)))
-		if err != nil {
-			recordError(span, err, outcome == Panic)
+		switch {
+		case outcome == Panic:
+			recordError(span, err, true)
+		case err != nil:
+			// The attempts hold the exceptions; the execution says how it ended.
+			span.SetAttributes(AttrErrorType.String(ErrorType(err)))
+			span.SetStatus(codes.Error, err.Error())
 		}
 	}
 	span.End()

@@ -1,0 +1,97 @@
+package timeout_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/timeout"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+func TestATimeoutIsAnEventOnTheExecutionSpanAndInTheEventsCounter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := tracetest.NewSpanRecorder()
+		reader := sdkmetric.NewManualReader()
+		p := policy.MustNew("search", mustNew(t, 250*time.Millisecond, timeout.WithName("search-timeout"),
+			timeout.WithFallback(func(context.Context, error) error { return nil }))).
+			With(policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
+				policy.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+
+		if err := p.Execute(context.Background(), waitForDone); err != nil {
+			t.Fatalf("err = %v, want the fallback's nil", err)
+		}
+
+		var exec sdktrace.ReadOnlySpan
+		for _, s := range rec.Ended() {
+			if s.Name() == "search execute" {
+				exec = s
+			}
+		}
+		if exec == nil {
+			t.Fatalf("no execution span among %d spans", len(rec.Ended()))
+		}
+		events := exec.Events()
+		if len(events) != 2 || events[0].Name != "timeout" || events[1].Name != "fallback" {
+			t.Fatalf("execution span events = %v, want timeout then fallback", events)
+		}
+		want := map[attribute.Key]attribute.Value{
+			policy.AttrPolicy:    attribute.StringValue("search-timeout"),
+			policy.AttrAttempt:   attribute.IntValue(1),
+			policy.AttrDelay:     attribute.Float64Value(0.25),
+			policy.AttrErrorType: attribute.StringValue("deadline_exceeded"),
+		}
+		got := map[attribute.Key]attribute.Value{}
+		for _, kv := range events[0].Attributes {
+			got[kv.Key] = kv.Value
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("timeout event %s = %v, want %v", k, got[k].Emit(), v.Emit())
+			}
+		}
+
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != policy.MetricEvents {
+					continue
+				}
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					ev, _ := dp.Attributes.Value("event")
+					pol, _ := dp.Attributes.Value("policy")
+					counts[pol.AsString()+"/"+ev.AsString()] += dp.Value
+				}
+			}
+		}
+		if counts["search-timeout/timeout"] != 1 || counts["search-timeout/fallback"] != 1 || len(counts) != 2 {
+			t.Errorf("resilience.events = %v, want one timeout and one fallback from search-timeout", counts)
+		}
+	})
+}
+
+func TestNoTimeoutNoEvent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	p := policy.MustNew("fast", mustNew(t, time.Hour)).
+		With(policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	boom := errors.New("boom")
+	if err := p.Execute(context.Background(), func(context.Context) error { return boom }); err != boom {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range rec.Ended() {
+		if len(s.Events()) != 0 && s.Name() == "fast execute" {
+			t.Errorf("events %v on an execution that did not time out", s.Events())
+		}
+	}
+}
