@@ -1,0 +1,137 @@
+package health
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Start runs the checks in the background until ctx ends or [Checker.Stop]
+// is called: once at once, then again after each wait of about
+// Config.CheckInterval. Each wait is measured from the end of one round to
+// the start of the next and shortened at random by up to the jitter fraction
+// (see [WithJitter]), so that many checkers started together do not probe
+// their dependencies in lock-step, and no check goes longer than
+// CheckInterval plus its timeout without a run. [Checker.Report] and the HTTP
+// handlers then serve the latest results without running anything.
+//
+// Start returns at once. It fails with [ErrStarted] while a loop runs and
+// with [ErrStopped] after Stop; once ctx has ended the loop, Start may be
+// called again.
+func (c *Checker) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.stopped:
+		return ErrStopped
+	case c.running:
+		return ErrStarted
+	}
+	c.running = true
+	c.tracker.add(1)
+	go c.loop(ctx)
+	return nil
+}
+
+func (c *Checker) loop(ctx context.Context) {
+	defer c.tracker.done()
+	defer func() {
+		c.mu.Lock()
+		c.running = false
+		c.mu.Unlock()
+	}()
+	for {
+		c.checkAll(ctx, false)
+		timer := time.NewTimer(c.nextWait())
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-c.stopCtx.Done():
+			timer.Stop()
+			return
+		}
+	}
+}
+
+// nextWait returns the wait before the next background round: drawn
+// uniformly from (CheckInterval×(1−jitter), CheckInterval].
+func (c *Checker) nextWait() time.Duration {
+	d := c.cfg.CheckInterval
+	if c.jitter > 0 {
+		d -= time.Duration(rand.Float64() * c.jitter * float64(d))
+	}
+	return d
+}
+
+// Stop ends the checker for good: it stops the background loop, cancels the
+// context of every run under way (such runs are not counted), unregisters the
+// status gauge, and waits until every goroutine the checker started has
+// returned, including those of checks that outlived their timeout. A check
+// that ignores its context forever makes Stop wait forever; [Checker.Shutdown]
+// bounds the wait. After Stop, CheckAll runs nothing and Start and Register
+// fail with [ErrStopped]; Report and the handlers serve the last results.
+// Stop may be called more than once.
+func (c *Checker) Stop() {
+	_ = c.Shutdown(context.Background())
+}
+
+// Shutdown is [Checker.Stop] with a bound on the wait: it returns ctx's error
+// if goroutines of the checker (checks that ignore their context) are still
+// running when ctx ends, and nil once all have returned.
+func (c *Checker) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	first := !c.stopped
+	c.stopped = true
+	c.mu.Unlock()
+	if first {
+		c.stopCancel()
+		c.tel.unregister()
+	}
+	return c.tracker.wait(ctx)
+}
+
+// tracker counts running goroutines. Unlike a sync.WaitGroup, it may be
+// added to while someone waits, as CheckAll may run during Stop.
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (t *tracker) add(n int) {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.idle = make(chan struct{})
+	}
+	t.n += n
+	t.mu.Unlock()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.n--
+	if t.n == 0 {
+		close(t.idle)
+		t.idle = nil
+	}
+	t.mu.Unlock()
+}
+
+// wait returns nil once no goroutine runs, or ctx's error when it ends first.
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	idle := t.idle
+	t.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

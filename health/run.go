@@ -1,0 +1,218 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"github.com/aragora/resilience/policy"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// run is one run of a check's function.
+type run struct {
+	ch    *check
+	span  trace.Span
+	start time.Time
+	done  chan struct{} // closed once settled and its changes delivered
+
+	// Guarded by Checker.mu.
+	settled  bool // its outcome is recorded (or dropped, at Stop)
+	returned bool // its function has returned
+}
+
+// CheckAll runs every check now, concurrently, and returns the report once
+// each has ended: the seed's check_all(). Each run is bounded by its check's
+// timeout even when the check ignores its context: the run fails with
+// [ErrTimeout] at its timeout, and CheckAll does not wait for the function to
+// return. Such a straggler keeps its goroutine until it returns; meanwhile
+// the check is not started again (a CheckAll records [ErrStillRunning]
+// instead), so a stuck check costs one goroutine, not one per run, and
+// [Checker.Stop] waits for it.
+//
+// A run belongs to the checker, not to the caller: its context carries ctx's
+// values (so its spans are children of CheckAll's) but not ctx's
+// cancellation. When ctx ends first, CheckAll returns at once with what is
+// known then; the runs go on to their end or timeout and are recorded, so a
+// probe that disconnects never counts as a failure of the things it probed.
+// A ctx already done runs nothing.
+//
+// A check whose run is already under way (another CheckAll, the background
+// loop) is not run twice: CheckAll waits for that run. With Config.CacheTTL
+// set, a check whose last run ended less than CacheTTL ago is not run either.
+// Once the checker is stopped, CheckAll runs nothing and returns
+// [Checker.Report].
+func (c *Checker) CheckAll(ctx context.Context) Report {
+	return c.checkAll(ctx, false)
+}
+
+// checkAll runs every check, or only liveness checks, and reports on them.
+func (c *Checker) checkAll(ctx context.Context, livenessOnly bool) Report {
+	c.mu.Lock()
+	checks, stopped := c.checks, c.stopped
+	c.mu.Unlock()
+	if stopped || ctx.Err() != nil {
+		return c.report(livenessOnly)
+	}
+
+	ctx, span := c.tel.tracer.Start(ctx, c.tel.checkAllName, c.tel.checkAllStart...)
+	defer span.End()
+	waits := make([]<-chan struct{}, 0, len(checks))
+	for _, ch := range checks {
+		if livenessOnly && !ch.liveness {
+			continue
+		}
+		if w := c.startRun(ctx, ch); w != nil {
+			waits = append(waits, w)
+		}
+	}
+wait:
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	r := c.report(livenessOnly)
+	span.SetAttributes(c.tel.statusAttr[r.Status])
+	return r
+}
+
+func (c *Checker) report(livenessOnly bool) Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reportLocked(livenessOnly)
+}
+
+// startRun starts a run of ch, unless one is under way, the result is
+// cached, or ch is stuck. It returns what to wait for, or nil.
+func (c *Checker) startRun(ctx context.Context, ch *check) <-chan struct{} {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return nil
+	}
+	if r := ch.run; r != nil {
+		if !r.settled {
+			c.mu.Unlock()
+			return r.done // join the run under way
+		}
+		// The previous run timed out and its function has not returned.
+		changes := c.recordLocked(ch, ErrStillRunning, 0)
+		status, failures := ch.status, ch.failures
+		c.mu.Unlock()
+		_, span := c.tel.tracer.Start(ctx, ch.attrs.spanName, ch.attrs.start...)
+		c.tel.endRun(span, ErrStillRunning, status, failures, changes)
+		c.deliver()
+		return nil
+	}
+	if ttl := c.cfg.CacheTTL; ttl > 0 && !ch.lastRun.IsZero() && now().Sub(ch.lastRun) < ttl {
+		c.mu.Unlock()
+		return nil
+	}
+	r := &run{ch: ch, done: make(chan struct{})}
+	ch.run = r
+	c.tracker.add(2) // under mu, so that Stop cannot miss it
+	c.mu.Unlock()
+
+	ctx, r.span = c.tel.tracer.Start(ctx, ch.attrs.spanName, ch.attrs.start...)
+	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), ch.timeout, &timeoutError{limit: ch.timeout})
+	r.start = now()
+	returned := make(chan error, 1)
+	go func() {
+		defer c.tracker.done()
+		err := call(rctx, ch.fn)
+		c.mu.Lock()
+		r.returned = true
+		if r.settled && ch.run == r {
+			ch.run = nil
+		}
+		c.mu.Unlock()
+		returned <- err
+	}()
+	go func() {
+		defer c.tracker.done()
+		defer cancel()
+		select {
+		case err := <-returned:
+			if rctx.Err() != nil { // returned, but too late
+				err = context.Cause(rctx)
+			}
+			c.settle(r, err, false)
+		case <-rctx.Done():
+			c.settle(r, context.Cause(rctx), false)
+		case <-c.stopCtx.Done():
+			c.settle(r, nil, true)
+		}
+	}()
+	return r.done
+}
+
+// call runs fn, turning a panic into a *policy.PanicError.
+func call(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &policy.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
+}
+
+// settle records the outcome of r, once; a run ended by Stop is dropped
+// rather than counted. Its changes reach the listeners before r.done closes.
+func (c *Checker) settle(r *run, err error, stopped bool) {
+	c.mu.Lock()
+	if r.settled {
+		c.mu.Unlock()
+		return
+	}
+	r.settled = true
+	ch := r.ch
+	if r.returned && ch.run == r {
+		ch.run = nil
+	}
+	var changes []StatusChange
+	if !stopped {
+		changes = c.recordLocked(ch, err, now().Sub(r.start))
+	}
+	status, failures := ch.status, ch.failures
+	c.mu.Unlock()
+
+	if stopped {
+		r.span.End()
+	} else {
+		c.tel.endRun(r.span, err, status, failures, changes)
+	}
+	c.deliver()
+	close(r.done)
+}
+
+// recordLocked counts the outcome of a run of ch, updates its status and the
+// overall one, and returns the changes, which it also queues for the
+// listeners.
+func (c *Checker) recordLocked(ch *check, err error, latency time.Duration) []StatusChange {
+	t := now()
+	ch.lastRun, ch.latency = t, latency
+	if err == nil {
+		ch.failures, ch.lastErr, ch.lastPassed = 0, nil, t
+	} else {
+		ch.failures++
+		ch.lastErr = err
+	}
+	status := Healthy
+	if ch.failures >= ch.threshold {
+		status = Unhealthy
+		if !ch.critical || errors.Is(err, ErrDegraded) {
+			status = Degraded
+		}
+	}
+	first := len(c.pending)
+	if status != ch.status {
+		c.pending = append(c.pending, StatusChange{Checker: c.name, Check: ch.name, From: ch.status, To: status})
+		ch.status = status
+		c.updateOverallLocked()
+	}
+	return c.pending[first:len(c.pending):len(c.pending)]
+}
