@@ -3,19 +3,17 @@ package bulkhead
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 )
 
-// waiter is a call waiting for a permit. Waiters are pooled: a wait costs
-// no allocation of ours but its MaxWait timer.
+// waiter is a call waiting for a permit. Waiters are not pooled: a channel
+// made inside a testing/synctest bubble cannot be used outside it, and a
+// pool would hand one bubble's channel to another.
 type waiter struct {
 	prev, next *waiter
 	granted    bool          // guarded by Bulkhead.mu: a permit was handed over
 	ready      chan struct{} // one token, sent when granted
 }
-
-var waiterPool = sync.Pool{New: func() any { return &waiter{ready: make(chan struct{}, 1)} }}
 
 // waitQueue is a FIFO list of waiters that can drop any of them in O(1),
 // as a cancelled waiter needs.
@@ -78,7 +76,7 @@ func (b *Bulkhead) wait(ctx context.Context) (waited time.Duration, queued bool,
 			break
 		}
 	}
-	w := waiterPool.Get().(*waiter)
+	w := &waiter{ready: make(chan struct{}, 1)}
 	b.queue.pushBack(w)
 	b.mu.Unlock()
 
@@ -91,10 +89,7 @@ func (b *Bulkhead) wait(ctx context.Context) (waited time.Duration, queued bool,
 	}
 	select {
 	case <-w.ready:
-		waited = time.Since(start)
-		w.granted = false // the granter's write happened before its send
-		waiterPool.Put(w)
-		return waited, true, nil
+		return time.Since(start), true, nil
 	case <-ctx.Done():
 		err = contextError(ctx)
 	case <-expired:
@@ -106,16 +101,13 @@ func (b *Bulkhead) wait(ctx context.Context) (waited time.Duration, queued bool,
 	if w.granted {
 		// A permit was handed over as the wait ended. The caller has given
 		// up, so pass the permit on rather than hold it.
-		w.granted = false
 		b.mu.Unlock()
-		<-w.ready
 		b.Release()
 	} else {
 		b.queue.remove(w)
 		b.state.Add(minusWaiter)
 		b.mu.Unlock()
 	}
-	waiterPool.Put(w)
 	if err == b.errWait {
 		b.timedOut.Add(1)
 	}
