@@ -1,0 +1,188 @@
+package slo_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/slo"
+)
+
+// expect checks transitions against the workbook's arithmetic. Each expected
+// time is where a burn rate crosses its threshold with uniform traffic; the
+// monitor may see it up to one bucket of the deciding window (1/60 of it)
+// plus one batch of traffic away.
+type expected struct {
+	at, slack time.Duration
+	from, to  slo.Alert
+}
+
+func checkTransitions(t *testing.T, got []transition, want []expected) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got transitions %+v, want %+v", got, want)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.from != w.from || g.to != w.to || g.at < w.at-w.slack || g.at > w.at+w.slack {
+			t.Errorf("transition %d: %v→%v at %v; want %v→%v at %v ± %v", i, g.from, g.to, g.at, w.from, w.to, w.at, w.slack)
+		}
+	}
+}
+
+func TestPageFiresAndClearsWhenTheWorkbookSays(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		m := newMonitor(t, "api", slo.Objective{Availability: 0.999})
+		got := watch(m, start)
+
+		traffic(m, 3*day, time.Minute, batch{calls: 100})
+		// Two hours at 2% errors: a burn rate of 20. The 1h window exceeds
+		// 14.4 once 72% of it is bad (43.2 minutes in); the 5m one is past
+		// it by then.
+		traffic(m, 2*time.Hour, time.Minute, batch{calls: 100, bad: 2})
+		// Back to clean: the 5m window clears the 1h rule within two minutes,
+		// but the 6h window still burns at 20×2/6 = 6.67 > 6, so the page
+		// holds until the 30m window falls under 6: 21 minutes after.
+		traffic(m, 6*time.Hour, time.Minute, batch{calls: 100})
+
+		outage := 3 * day
+		checkTransitions(t, *got, []expected{
+			{outage + 43*time.Minute + 12*time.Second, time.Hour/60 + time.Minute, slo.AlertNone, slo.AlertPage},
+			{outage + 2*time.Hour + 21*time.Minute, 30*time.Minute/60 + time.Minute, slo.AlertPage, slo.AlertNone},
+		})
+	})
+}
+
+func TestTicketFiresForASlowBurnAndNeverPages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		m := newMonitor(t, "api", slo.Objective{Availability: 0.999})
+		got := watch(m, start)
+
+		traffic(m, 3*day, time.Minute, batch{calls: 200})
+		// Sixteen hours at 0.5% errors: a burn rate of 5, under both page
+		// thresholds. The 1d window passes 3 (and the 3d window passes 1)
+		// once 14.4 hours of it are bad.
+		traffic(m, 16*time.Hour, time.Minute, batch{calls: 200, bad: 1})
+		// Back to clean: the 2h window drops under 3 after 48 minutes, but
+		// the 3d window still burns at 5×16/72 = 1.11 > 1, so the ticket
+		// holds until the 6h window drops under 1: 4.8 hours after.
+		traffic(m, 12*time.Hour, time.Minute, batch{calls: 200})
+
+		outage := 3 * day
+		checkTransitions(t, *got, []expected{
+			{outage + 14*time.Hour + 24*time.Minute, day/60 + time.Minute, slo.AlertNone, slo.AlertTicket},
+			{outage + 16*time.Hour + 4*time.Hour + 48*time.Minute, 6*time.Hour/60 + time.Minute, slo.AlertTicket, slo.AlertNone},
+		})
+	})
+}
+
+// The alert windows scale with the objective's: over 7 days, a total outage
+// pages once 2% of the budget is gone, as it does over 30 days.
+func TestAlertsScaleWithTheObjectiveWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		m := newMonitor(t, "api", slo.Objective{Availability: 0.99, Window: 7 * day})
+		got := watch(m, start)
+		traffic(m, 2*day, 10*time.Second, batch{calls: 10})
+		// All calls failing burns at 100: the 14-minute window passes 14.4
+		// once 14.4% of it is bad, after about 2 minutes.
+		traffic(m, 10*time.Minute, 10*time.Second, batch{calls: 10, bad: 10})
+		if len(*got) == 0 {
+			t.Fatal("no alert after 10 minutes of total outage")
+		}
+		first := (*got)[0]
+		want := 2*day + 121*time.Second // 14.4% of 14 minutes
+		if first.to != slo.AlertPage || first.at < want-30*time.Second || first.at > want+30*time.Second {
+			t.Errorf("first transition %+v; want a page at %v", first, want)
+		}
+	})
+}
+
+// With no traffic there is no call to notice a clear: the next read does.
+func TestAClearIsNoticedByTheNextReadWithoutTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		m := newMonitor(t, "api", slo.Objective{})
+		got := watch(m, start)
+		traffic(m, time.Hour, time.Minute, batch{calls: 100})
+		traffic(m, 10*time.Minute, time.Minute, batch{calls: 100, bad: 100})
+		if s := m.Snapshot(); s.Alert != slo.AlertPage {
+			t.Fatalf("alert after a total outage = %v, want page", s.Alert)
+		}
+		seen := len(*got)
+
+		// Then silence. The ticket rule over 3d and 6h holds until the 6h
+		// window has no bad call left: its oldest bucket (6 minutes) leaves
+		// it 6h12m after the outage began, at 7h12m.
+		time.Sleep(6*time.Hour + 5*time.Minute)
+		if len(*got) != seen {
+			t.Fatalf("transitions during the silence, with no read: %+v", (*got)[seen:])
+		}
+		if s := m.Snapshot(); s.Alert != slo.AlertNone {
+			t.Fatalf("alert once the 6h window is empty = %v, want none", s.Alert)
+		}
+		want := transition{at: 7*time.Hour + 15*time.Minute, ind: slo.Availability, from: slo.AlertPage, to: slo.AlertNone}
+		if len(*got) != seen+1 || (*got)[seen] != want {
+			t.Errorf("transitions after the read = %+v; want %+v, noticed by the Snapshot", (*got)[seen:], want)
+		}
+	})
+}
+
+func TestLatencyAlertsOnItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMonitor(t, "api", slo.Objective{Latency: 300 * time.Millisecond, LatencyTarget: 0.99})
+		var changes []slo.AlertChange
+		m.OnAlertChange(func(c slo.AlertChange) { changes = append(changes, c) })
+		traffic(m, time.Hour, time.Minute, batch{calls: 10})
+		traffic(m, time.Hour, time.Minute, batch{calls: 10, slow: 10}) // a burn rate of 100
+		s := m.Snapshot()
+		if s.Latency.Alert != slo.AlertPage || s.Availability.Alert != slo.AlertNone || s.Alert != slo.AlertPage {
+			t.Errorf("alerts: latency %v, availability %v, overall %v; want page, none, page",
+				s.Latency.Alert, s.Availability.Alert, s.Alert)
+		}
+		// The first slow calls raise a ticket, the next ones (at the same
+		// instant) a page.
+		want := []slo.AlertChange{
+			{SLO: "api", Indicator: slo.Latency, From: slo.AlertNone, To: slo.AlertTicket},
+			{SLO: "api", Indicator: slo.Latency, From: slo.AlertTicket, To: slo.AlertPage},
+		}
+		if len(changes) != len(want) || changes[0] != want[0] || changes[1] != want[1] {
+			t.Errorf("changes = %+v; want %+v", changes, want)
+		}
+	})
+}
+
+func TestUnsubscribedListenersHearNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMonitor(t, "api", slo.Objective{})
+		var kept, dropped int
+		m.OnAlertChange(func(slo.AlertChange) { kept++ })
+		unsubscribe := m.OnAlertChange(func(slo.AlertChange) { dropped++ })
+		m.OnAlertChange(nil) // ignored
+		unsubscribe()
+		unsubscribe() // idempotent
+		m.Record(policy.Failure, 0)
+		if kept != 1 || dropped != 0 {
+			t.Errorf("listeners called %d and %d times; want 1 and 0", kept, dropped)
+		}
+	})
+}
+
+// Listeners run after the monitor's lock is released: they may read it.
+func TestListenersMayReadTheMonitor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMonitor(t, "api", slo.Objective{})
+		var seen slo.Alert
+		m.OnAlertChange(func(c slo.AlertChange) {
+			m.Record(policy.Success, 0)
+			seen = m.Snapshot().Alert
+		})
+		m.Record(policy.Failure, 0)
+		if seen != slo.AlertPage {
+			t.Errorf("listener saw %v, want page", seen)
+		}
+	})
+}
