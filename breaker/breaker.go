@@ -1,0 +1,521 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aragora/resilience/policy"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Breaker is a circuit breaker: it stops calling a dependency that keeps
+// failing, and tries it again after a cooldown. It is a [policy.Policy], and
+// can also be used alone, through [Breaker.Execute] or the manual API
+// ([Breaker.Allow], [Breaker.CanExecute]).
+//
+// A Breaker is safe for concurrent use. It changes state only when it is used
+// or read: it runs no timer and no goroutine of its own.
+type Breaker struct {
+	name  string
+	s     settings
+	epoch time.Time // the origin of the breaker's clock; see now
+
+	// word packs the state, the consecutive failures of a closed breaker in
+	// consecutive mode, and the generation, which every change of state
+	// increments so that the outcomes of calls admitted before a change are
+	// not counted after it. It changes under mu, except when the closed path
+	// of consecutive mode counts failures with compare-and-swap.
+	word    atomic.Uint64
+	openErr atomic.Pointer[OpenError] // the rejection of the current trip
+	trials  atomic.Int32              // trial calls in flight; changes under mu
+
+	fullErr   *OpenError // the rejection of a full half-open breaker
+	forcedErr *OpenError // the rejection of a forced-open breaker
+	gaugeOpts [numStates]metric.ObserveOption
+
+	mu            sync.Mutex
+	successes     int   // trial successes since the breaker went half-open
+	trialFailures int   // trial failures since then: 0 until one reopens it
+	trips         int   // trips since the breaker last closed
+	openedAt      int64 // when it last opened, on its clock
+	win           window
+	notifier
+}
+
+var _ policy.Policy = (*Breaker)(nil)
+
+// The layout of Breaker.word: the state in the low bits, the consecutive
+// failures above it, the generation in the high half.
+const (
+	stateBits = 3
+	stateMask = 1<<stateBits - 1
+	failOne   = 1 << stateBits
+	failMask  = (1<<29 - 1) << stateBits
+	genShift  = 32
+)
+
+func pack(s State, gen uint32) uint64 { return uint64(gen)<<genShift | uint64(s) }
+func stateOf(w uint64) State         { return State(w & stateMask) }
+func failsOf(w uint64) int           { return int(w&failMask) >> stateBits }
+func genOf(w uint64) uint32          { return uint32(w >> genShift) }
+
+// New returns a closed breaker named name, which trips and recovers as cfg
+// says. The name labels the breaker's errors, listeners and telemetry, so it
+// should come from code, never from request data, and be unique among the
+// breakers of a meter provider. New fails, with an error matching
+// [ErrInvalidConfig] that names the field, when name is empty or cfg is
+// invalid.
+//
+// Use [Get] instead to share breakers by name across a program.
+func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: the breaker's name is empty", ErrInvalidConfig)
+	}
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, fmt.Errorf("breaker %q: %w", name, err)
+	}
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&o)
+		}
+	}
+	b := &Breaker{
+		name:      name,
+		s:         s,
+		epoch:     time.Now(),
+		fullErr:   &OpenError{Name: name, State: HalfOpen},
+		forcedErr: &OpenError{Name: name, State: ForcedOpen},
+	}
+	b.win.init(s.window)
+	track(b, o.mp)
+	return b, nil
+}
+
+// Name returns the breaker's name.
+func (b *Breaker) Name() string { return b.name }
+
+// now reads the breaker's clock: nanoseconds since New, monotonic.
+func (b *Breaker) now() int64 { return int64(time.Since(b.epoch)) }
+
+// timeAt converts a reading of the breaker's clock to a time.
+func (b *Breaker) timeAt(n int64) time.Time { return b.epoch.Add(time.Duration(n)) }
+
+// callKind says what admitted a call, and so how its outcome counts.
+type callKind uint8
+
+const (
+	passCall   callKind = iota // disabled breaker: counts nothing
+	closedCall                 // closed breaker
+	trialCall                  // half-open breaker: holds a trial slot
+)
+
+// ticket is what admitting a call gives the code that records its outcome.
+type ticket struct {
+	kind  callKind
+	timed bool   // start is set: slow calls are counted
+	gen   uint32 // the generation that admitted the call
+	start int64  // when the call started, on the breaker's clock
+	wait  int64  // for a call rejected by an open breaker: the time to its next trial
+}
+
+// change is a change of state, for the execution that caused it to report.
+type change struct {
+	ok       bool
+	from, to State
+}
+
+// Run runs the rest of the pipeline when the breaker admits the call, and
+// counts its outcome; otherwise it returns an [*OpenError] at once, without
+// running it. It reports rejections (Reason "open", "half_open_full" or
+// "forced_open", Delay the time until the next trial) and the changes of
+// state the execution causes.
+func (b *Breaker) Run(ctx context.Context, ex policy.Execution) error {
+	if err := contextError(ctx); err != nil {
+		return err // a call that cannot start says nothing of the dependency
+	}
+	t, ch, rej := b.admit()
+	if ch.ok {
+		reportChange(ex, ch)
+	}
+	if rej != nil {
+		ex.Report(policy.Event{
+			Kind:   policy.EventBreakerRejected,
+			Reason: rej.reason(),
+			Delay:  time.Duration(t.wait),
+			Err:    rej,
+		})
+		return rej
+	}
+	finished := false
+	defer func() {
+		if !finished { // a panic in a policy inside the breaker
+			b.finish(t, Failure)
+		}
+	}()
+	err := ex.Next(ctx)
+	finished = true
+	if ch := b.finish(t, b.verdict(err)); ch.ok {
+		reportChange(ex, ch)
+	}
+	return err
+}
+
+func reportChange(ex policy.Execution, ch change) {
+	ex.Report(policy.Event{Kind: policy.EventBreakerStateChange, From: ch.from.String(), To: ch.to.String()})
+}
+
+// Execute runs fn when the breaker admits the call, and counts its outcome;
+// otherwise it returns an [*OpenError] at once. It is the breaker alone, with
+// no pipeline and so no spans or events. When ctx is done before the call,
+// Execute returns its error and counts nothing. A panic in fn counts as a
+// failure, frees what the call holds, and goes on up the stack.
+func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if err := contextError(ctx); err != nil {
+		return err
+	}
+	t, _, rej := b.admit()
+	if rej != nil {
+		return rej
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			b.finish(t, Failure)
+		}
+	}()
+	err := fn(ctx)
+	finished = true
+	b.finish(t, b.verdict(err))
+	return err
+}
+
+// contextError is the error of a call whose context is done: the context's
+// cause when it matches ctx.Err (as a timeout's does), else ctx.Err, as the
+// policy package returns it.
+func contextError(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != err && errors.Is(cause, err) {
+		return cause
+	}
+	return err
+}
+
+// admit decides whether a call may run. It returns the call's ticket, or the
+// rejection; and the change of state it made, if any.
+func (b *Breaker) admit() (ticket, change, *OpenError) {
+	w := b.word.Load()
+	switch stateOf(w) {
+	case Closed:
+		t := ticket{kind: closedCall, gen: genOf(w)}
+		if b.s.window != nil && b.s.window.slow > 0 {
+			t.timed, t.start = true, b.now()
+		}
+		return t, change{}, nil
+	case Disabled:
+		return ticket{kind: passCall}, change{}, nil
+	case ForcedOpen:
+		return ticket{}, change{}, b.forcedErr
+	case Open:
+		e := b.openErr.Load()
+		if now := b.now(); now < e.trialAt {
+			return ticket{wait: e.trialAt - now}, change{}, e
+		}
+	}
+	return b.admitSlow()
+}
+
+// admitSlow is admit for the open breaker whose cooldown is over, and for the
+// half-open one: under the lock.
+func (b *Breaker) admitSlow() (ticket, change, *OpenError) {
+	now := b.now()
+	b.mu.Lock()
+	w := b.word.Load()
+	var ch change
+	switch stateOf(w) {
+	case Open:
+		e := b.openErr.Load()
+		if now < e.trialAt {
+			b.mu.Unlock()
+			return ticket{wait: e.trialAt - now}, ch, e
+		}
+		ch = b.transitionLocked(HalfOpen)
+		w = b.word.Load()
+	case HalfOpen:
+	default: // it changed since admit looked: start again
+		b.mu.Unlock()
+		return b.admit()
+	}
+	if int(b.trials.Load()) >= b.s.halfOpenMax {
+		b.mu.Unlock()
+		b.afterChange(ch)
+		return ticket{}, ch, b.fullErr
+	}
+	b.trials.Add(1)
+	b.mu.Unlock()
+	b.afterChange(ch)
+	t := ticket{kind: trialCall, gen: genOf(w)}
+	if b.s.window != nil && b.s.window.slow > 0 {
+		t.timed, t.start = true, now
+	}
+	return t, ch, nil
+}
+
+// finish counts the outcome v of the call that t admitted, and returns the
+// change of state that made, if any.
+func (b *Breaker) finish(t ticket, v Verdict) change {
+	switch t.kind {
+	case closedCall:
+		if b.s.window == nil {
+			return b.recordConsecutive(t.gen, v)
+		}
+		return b.recordWindow(t, v)
+	case trialCall:
+		return b.recordTrial(t, v)
+	}
+	return change{}
+}
+
+// recordConsecutive counts the outcome of a call admitted closed, in
+// consecutive mode: lock-free, and without reading the clock unless the
+// breaker trips. A success when there are no failures to reset writes
+// nothing.
+func (b *Breaker) recordConsecutive(gen uint32, v Verdict) change {
+	for {
+		w := b.word.Load()
+		if genOf(w) != gen || stateOf(w) != Closed || v == Ignore {
+			return change{} // admitted before a change of state: stale
+		}
+		if v == Success {
+			if failsOf(w) == 0 || b.word.CompareAndSwap(w, w&^failMask) {
+				return change{}
+			}
+			continue
+		}
+		if b.word.CompareAndSwap(w, w+failOne) {
+			if failsOf(w)+1 < b.s.failureThreshold {
+				return change{}
+			}
+			return b.trip(gen)
+		}
+	}
+}
+
+// trip opens the closed breaker of generation gen, if it still has as many
+// consecutive failures as the threshold.
+func (b *Breaker) trip(gen uint32) change {
+	b.mu.Lock()
+	var ch change
+	if w := b.word.Load(); genOf(w) == gen && stateOf(w) == Closed && failsOf(w) >= b.s.failureThreshold {
+		ch = b.transitionLocked(Open)
+	}
+	b.mu.Unlock()
+	b.afterChange(ch)
+	return ch
+}
+
+// recordWindow counts the outcome of a call admitted closed, in
+// sliding-window mode.
+func (b *Breaker) recordWindow(t ticket, v Verdict) change {
+	if v == Ignore {
+		return change{}
+	}
+	var now int64
+	if t.timed || b.s.window.buckets > 0 {
+		now = b.now()
+	}
+	slow := t.timed && now-t.start >= int64(b.s.window.slow)
+	b.mu.Lock()
+	var ch change
+	if w := b.word.Load(); genOf(w) == t.gen && stateOf(w) == Closed {
+		b.win.add(now, v == Failure, slow)
+		if b.win.tripped() {
+			ch = b.transitionLocked(Open)
+		}
+	}
+	b.mu.Unlock()
+	b.afterChange(ch)
+	return ch
+}
+
+// recordTrial frees the slot of a trial call, and counts its outcome if the
+// breaker is still in the half-open state that admitted it.
+func (b *Breaker) recordTrial(t ticket, v Verdict) change {
+	var now int64
+	if t.timed {
+		now = b.now()
+	}
+	b.mu.Lock()
+	b.trials.Add(-1)
+	var ch change
+	if w := b.word.Load(); genOf(w) == t.gen && stateOf(w) == HalfOpen {
+		if v == Success && t.timed && now-t.start >= int64(b.s.window.slow) {
+			v = Failure // a slow trial: the dependency has not recovered
+		}
+		ch = b.trialLocked(v)
+	}
+	b.mu.Unlock()
+	b.afterChange(ch)
+	return ch
+}
+
+// trialLocked counts the outcome of a trial call of the current half-open
+// state.
+func (b *Breaker) trialLocked(v Verdict) change {
+	switch v {
+	case Success:
+		b.successes++
+		if b.successes >= b.s.successThreshold {
+			return b.transitionLocked(Closed)
+		}
+	case Failure:
+		b.trialFailures++
+		return b.transitionLocked(Open)
+	}
+	return change{}
+}
+
+// transitionLocked moves the breaker to state to, which must differ from the
+// current one, and queues the change for the listeners.
+func (b *Breaker) transitionLocked(to State) change {
+	if to == Open {
+		// Build the trip's rejection before the state says open, so that
+		// the lock-free readers of an open state always find it.
+		now := b.now()
+		b.trips++
+		cooldown := b.s.cooldownFor(b.trips)
+		at := now + int64(cooldown)
+		if at < now { // overflow
+			at = math.MaxInt64
+		}
+		b.openedAt = now
+		b.openErr.Store(&OpenError{Name: b.name, State: Open, NextTrial: b.timeAt(at), trialAt: at})
+	}
+	w := b.resetLocked(to)
+	sc := StateChange{Name: b.name, From: stateOf(w), To: to, Counts: b.countsAt(w)}
+	b.successes, b.trialFailures = 0, 0
+	b.win.reset()
+	if to != Open && to != HalfOpen {
+		b.trips = 0
+	}
+	b.queueLocked(sc)
+	return change{ok: true, from: sc.From, to: to}
+}
+
+// resetLocked sets the state to s in a new generation, with no consecutive
+// failures, and returns the word it replaced.
+func (b *Breaker) resetLocked(s State) uint64 {
+	for {
+		w := b.word.Load()
+		if b.word.CompareAndSwap(w, pack(s, genOf(w)+1)) {
+			return w
+		}
+	}
+}
+
+// countsAt returns the tallies of the state of word w, the current word or
+// the one just replaced.
+func (b *Breaker) countsAt(w uint64) Counts {
+	switch stateOf(w) {
+	case Closed:
+		if b.s.window != nil {
+			return b.win.counts()
+		}
+		return Counts{Failures: failsOf(w)}
+	case HalfOpen:
+		return Counts{Failures: b.trialFailures, Successes: b.successes}
+	}
+	return Counts{}
+}
+
+// ForceOpen holds the breaker open: every call is rejected with an error
+// matching ErrOpen, nothing is counted, and the breaker stays so until
+// Reset. Calls already running finish uncounted.
+func (b *Breaker) ForceOpen() { b.set(ForcedOpen) }
+
+// Disable turns the breaker off: every call runs, nothing is counted, and the
+// breaker stays so until Reset.
+func (b *Breaker) Disable() { b.set(Disabled) }
+
+// Reset closes the breaker and clears its counts, as if it were new; it also
+// ends ForceOpen and Disable. The outcomes of calls running at the time are
+// not counted.
+func (b *Breaker) Reset() { b.set(Closed) }
+
+func (b *Breaker) set(to State) {
+	b.mu.Lock()
+	var ch change
+	if stateOf(b.word.Load()) != to {
+		ch = b.transitionLocked(to)
+	} else if to == Closed {
+		b.resetLocked(Closed)
+		b.win.reset()
+		b.trips = 0
+	}
+	b.mu.Unlock()
+	b.afterChange(ch)
+}
+
+// State returns the breaker's state. An open breaker whose cooldown has
+// passed is half-open: it reports HalfOpen, and its listeners hear of the
+// change when the next call arrives.
+func (b *Breaker) State() State {
+	w := b.word.Load()
+	if s := stateOf(w); s != Open || b.now() < b.openErr.Load().trialAt {
+		return s
+	}
+	return HalfOpen
+}
+
+// Failures returns the failures counted in the current state: see
+// [Counts.Failures].
+func (b *Breaker) Failures() int {
+	if b.s.window == nil {
+		if w := b.word.Load(); stateOf(w) == Closed {
+			return failsOf(w)
+		}
+	}
+	return b.Status().Failures
+}
+
+// Status returns a snapshot of the breaker's state and counts.
+func (b *Breaker) Status() Status {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.word.Load()
+	b.win.advance(now)
+	st := Status{
+		Name:   b.name,
+		State:  stateOf(w),
+		Counts: b.countsAt(w),
+		Trials: int(b.trials.Load()),
+		Trips:  b.trips,
+	}
+	switch st.State {
+	case Open:
+		st.OpenedAt = b.timeAt(b.openedAt)
+		if e := b.openErr.Load(); now < e.trialAt {
+			st.NextTrial = e.NextTrial
+		} else {
+			st.State = HalfOpen
+		}
+	case HalfOpen:
+		st.OpenedAt = b.timeAt(b.openedAt)
+	case Closed:
+		if st.Calls > 0 {
+			st.FailureRate = float64(st.Failures) / float64(st.Calls)
+			st.SlowCallRate = float64(st.SlowCalls) / float64(st.Calls)
+		}
+	}
+	return st
+}

@@ -1,0 +1,61 @@
+// Package breaker is a circuit breaker: it stops calling a dependency that
+// keeps failing, so that the dependency can recover and callers fail fast
+// instead of piling up behind it, and tries it again after a cooldown.
+//
+// # States
+//
+// A [Breaker] starts [Closed]: calls run, and their failures are counted.
+// When they reach its trip rule, it opens: calls are rejected at once with an
+// [*OpenError], which matches [ErrOpen] and [policy.ErrRejected] and says,
+// through RetryAfter, when the breaker will try again. Once the cooldown has
+// passed, it is [HalfOpen]: up to HalfOpenMaxRequests trial calls run at once
+// (the others are rejected with an error matching [ErrHalfOpenFull]);
+// SuccessThreshold successful trials close it, one failed trial opens it
+// again, for a cooldown that may grow with each trip in a row
+// (CooldownMultiplier, MaxCooldown). Operators can also hold a breaker
+// [ForcedOpen] or [Disabled] until they [Breaker.Reset] it.
+//
+// # Trip rules
+//
+// The zero [Config] opens after 5 consecutive failures (FailureThreshold). A
+// [Window] replaces that rule with rates over a sliding window of the last N
+// calls or the last duration, as resilience4j users know it: the rate of
+// failures, the rate of slow calls, applied once the window holds a minimum
+// number of calls. Which errors are failures is the [Classifier]'s call; the
+// default one ignores context.Canceled, since a caller that gives up says
+// nothing about the dependency.
+//
+// # Using a breaker
+//
+// In a pipeline, where it reports its rejections and changes of state as
+// span events and metrics:
+//
+//	cb, err := breaker.New("payments", breaker.Config{FailureThreshold: 8})
+//	p, err := policy.New("payments", retryPolicy, cb, timeoutPolicy)
+//	err = p.Execute(ctx, charge)
+//
+// Alone, with [Breaker.Execute]; by name through the registry, with the
+// package-level [Get], [All], [ResetAll] and [Execute] (the seed's
+// get_circuit_breaker and @with_circuit_breaker); or by hand around code the
+// caller runs itself, with [Breaker.Allow], or the seed's
+// [Breaker.CanExecute], [Breaker.RecordSuccess] and [Breaker.RecordFailure].
+//
+// A panic in the protected function counts as a failure and frees what the
+// call held. Listeners ([Breaker.OnStateChange], [Registry.OnStateChange])
+// hear of every change of state, in order, after the breaker's lock is
+// released.
+//
+// # Cost
+//
+// A breaker runs no timer and no goroutine: it changes state when it is used
+// or read, and a generation counter keeps the outcomes of calls admitted
+// before a change from counting after it. In consecutive mode the closed
+// state is lock-free and reads no clock; a rejection by an open breaker
+// allocates nothing.
+//
+// # Telemetry
+//
+// Besides the events a pipeline records, each breaker is observed by the
+// [MetricState] gauge, 1 for its current state and 0 for the others, read at
+// every collection from the meter provider of [WithMeterProvider].
+package breaker
