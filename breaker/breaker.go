@@ -60,9 +60,9 @@ const (
 )
 
 func pack(s State, gen uint32) uint64 { return uint64(gen)<<genShift | uint64(s) }
-func stateOf(w uint64) State         { return State(w & stateMask) }
-func failsOf(w uint64) int           { return int(w&failMask) >> stateBits }
-func genOf(w uint64) uint32          { return uint32(w >> genShift) }
+func stateOf(w uint64) State          { return State(w & stateMask) }
+func failsOf(w uint64) int            { return int(w&failMask) >> stateBits }
+func genOf(w uint64) uint32           { return uint32(w >> genShift) }
 
 // New returns a closed breaker named name, which trips and recovers as cfg
 // says. The name labels the breaker's errors, listeners and telemetry, so it

@@ -37,7 +37,7 @@ type gaugeSet struct {
 	mp     metric.MeterProvider
 	shared bool // in gauges.sets
 	gauge  metric.Int64ObservableGauge
-	reg   metric.Registration // nil when registering failed
+	reg    metric.Registration // nil when registering failed
 
 	mu   sync.Mutex
 	next uint64

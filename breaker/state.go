@@ -59,7 +59,7 @@ type Counts struct {
 type StateChange struct {
 	Name     string // the breaker's name
 	From, To State
-	Counts          // the tallies that led to the change
+	Counts   // the tallies that led to the change
 }
 
 // Status is a snapshot of a breaker, for health endpoints and debugging: the
