@@ -21,7 +21,11 @@ type Pipeline struct {
 
 	cfg   config
 	attrs *attrSets                // precomputed attribute sets
-	tel   atomic.Pointer[resolved] // telemetry for the current providers
+	tel   atomic.Pointer[resolved] // telemetry for the current global providers
+	fixed *telemetry               // telemetry for explicit providers; see static
+	// static is set when both providers are explicit: telemetry is then
+	// resolved once, by With, and fixed holds it (nil when it is off).
+	static bool
 }
 
 // ErrNilPolicy is returned by [New] when one of its policies is nil.
@@ -76,6 +80,9 @@ func (p *Pipeline) With(opts ...Option) *Pipeline {
 		if o != nil {
 			o.apply(&q.cfg)
 		}
+	}
+	if q.cfg.tp != nil && q.cfg.mp != nil {
+		q.static, q.fixed = true, newTelemetry(q.cfg.tp, q.cfg.mp)
 	}
 	return q
 }

@@ -78,6 +78,9 @@ type resolved struct {
 // Looking the providers up at every execution costs two atomic loads, and
 // makes an SDK installed after New take effect at once.
 func (p *Pipeline) telemetry() *telemetry {
+	if p.static {
+		return p.fixed
+	}
 	tp, mp := p.cfg.tp, p.cfg.mp
 	if tp == nil {
 		tp = otel.GetTracerProvider()

@@ -1,0 +1,312 @@
+package policy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aragora/resilience/policy"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// sleepy fails its first attempts after a fixed time, and succeeds on the last.
+func sleepy(failures int, each time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		time.Sleep(each)
+		if policy.Attempt(ctx) <= failures {
+			return fmt.Errorf("attempt %d: %w", policy.Attempt(ctx), errUpstream)
+		}
+		return nil
+	}
+}
+
+var errUpstream = errors.New("upstream unavailable")
+
+// retrying runs the rest of the pipeline up to three times and reports each
+// retry it schedules, as the retry package does.
+type retrying struct{}
+
+func (retrying) Name() string { return "retry" }
+
+func (retrying) Run(ctx context.Context, ex policy.Execution) error {
+	var err error
+	for n := 1; n <= 3; n++ {
+		if n > 1 {
+			ex.Report(policy.Event{Kind: policy.EventRetry, Attempt: n, Delay: 100 * time.Millisecond, Err: err})
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err = ex.Next(ctx); err == nil || policy.OutcomeOf(err) == policy.Panic {
+			return err
+		}
+	}
+	return err
+}
+
+func TestTheSpanTreeOfAnExecution(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		p := rec.instrument(policy.MustNew("payments", retrying{}))
+
+		ctx, parent := rec.tp.Tracer("caller").Start(context.Background(), "handle request")
+		if err := p.Execute(ctx, sleepy(2, 50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		parent.End()
+
+		exec := rec.span(t, "payments execute")
+		if exec.Parent().SpanID() != parent.SpanContext().SpanID() || exec.SpanContext().TraceID() != parent.SpanContext().TraceID() {
+			t.Errorf("the execution span is not a child of the caller's span")
+		}
+		if exec.SpanKind() != trace.SpanKindInternal {
+			t.Errorf("execution span kind = %v, want internal", exec.SpanKind())
+		}
+		if got, want := attrs(exec.Attributes()), map[attribute.Key]any{
+			policy.AttrPipeline: "payments", policy.AttrOutcome: "success", policy.AttrAttempts: int64(3),
+		}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("execution attributes = %v, want %v", got, want)
+		}
+		if exec.Status().Code != codes.Unset {
+			t.Errorf("execution status = %v, want unset for a success", exec.Status())
+		}
+		if exec.InstrumentationScope().Name != policy.ScopeName || exec.InstrumentationScope().Version != policy.Version {
+			t.Errorf("scope = %+v", exec.InstrumentationScope())
+		}
+		if d := exec.EndTime().Sub(exec.StartTime()); d != 3*50*time.Millisecond+2*100*time.Millisecond {
+			t.Errorf("execution span lasted %v, want the three attempts and two waits", d)
+		}
+
+		// The two retry events, on the execution span, in order.
+		events := exec.Events()
+		if len(events) != 2 {
+			t.Fatalf("execution events = %v, want two retries", events)
+		}
+		for i, ev := range events {
+			want := map[attribute.Key]any{
+				policy.AttrPolicy: "retry", policy.AttrAttempt: int64(i + 2), policy.AttrDelay: 0.1,
+				policy.AttrErrorType: "*fmt.wrapError",
+			}
+			if ev.Name != "retry" || fmt.Sprint(attrs(ev.Attributes)) != fmt.Sprint(want) {
+				t.Errorf("event %d = %s %v, want retry %v", i, ev.Name, attrs(ev.Attributes), want)
+			}
+		}
+
+		attempts := rec.spansNamed("payments attempt")
+		if len(attempts) != 3 {
+			t.Fatalf("%d attempt spans, want 3", len(attempts))
+		}
+		for i, a := range attempts {
+			n := i + 1
+			if a.Parent().SpanID() != exec.SpanContext().SpanID() {
+				t.Errorf("attempt %d is not a child of the execution span", n)
+			}
+			got := attrs(a.Attributes())
+			if got[policy.AttrAttempt] != int64(n) || got[policy.AttrPipeline] != "payments" {
+				t.Errorf("attempt %d attributes = %v", n, got)
+			}
+			if n < 3 {
+				if got[policy.AttrOutcome] != "failure" || got[policy.AttrErrorType] != "*fmt.wrapError" {
+					t.Errorf("failed attempt %d attributes = %v", n, got)
+				}
+				if a.Status().Code != codes.Error || !strings.Contains(a.Status().Description, "upstream unavailable") {
+					t.Errorf("failed attempt %d status = %v", n, a.Status())
+				}
+				if len(a.Events()) != 1 || a.Events()[0].Name != "exception" {
+					t.Errorf("failed attempt %d events = %v, want the recorded exception", n, a.Events())
+				}
+			} else if got[policy.AttrOutcome] != "success" || a.Status().Code != codes.Unset || len(a.Events()) != 0 {
+				t.Errorf("successful attempt: attributes %v, status %v, events %v", got, a.Status(), a.Events())
+			}
+			if d := a.EndTime().Sub(a.StartTime()); d != 50*time.Millisecond {
+				t.Errorf("attempt %d lasted %v, want 50ms", n, d)
+			}
+		}
+	})
+}
+
+func TestTheMetricsOfAnExecution(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		p := rec.instrument(policy.MustNew("payments", retrying{}))
+		if err := p.Execute(context.Background(), sleepy(2, 50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Execute(context.Background(), sleepy(5, 10*time.Millisecond)); !errors.Is(err, errUpstream) {
+			t.Fatalf("err = %v", err)
+		}
+
+		type point struct {
+			count uint64
+			sum   float64
+		}
+		histogram := func(name string) map[string]point {
+			m := rec.metric(t, name)
+			if m.Unit != "s" {
+				t.Errorf("%s unit = %q, want s", name, m.Unit)
+			}
+			got := map[string]point{}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				got[setKey(dp.Attributes)] = point{dp.Count, dp.Sum}
+			}
+			return got
+		}
+		near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+		exec := histogram(policy.MetricExecutionDuration)
+		if len(exec) != 2 || exec["outcome=success,pipeline=payments"].count != 1 ||
+			!near(exec["outcome=success,pipeline=payments"].sum, 0.35) ||
+			exec["outcome=failure,pipeline=payments"].count != 1 ||
+			!near(exec["outcome=failure,pipeline=payments"].sum, 0.23) {
+			t.Errorf("%s = %v", policy.MetricExecutionDuration, exec)
+		}
+		attempt := histogram(policy.MetricAttemptDuration)
+		if len(attempt) != 2 || attempt["outcome=success,pipeline=payments"].count != 1 ||
+			attempt["outcome=failure,pipeline=payments"].count != 5 ||
+			!near(attempt["outcome=failure,pipeline=payments"].sum, 0.13) {
+			t.Errorf("%s = %v", policy.MetricAttemptDuration, attempt)
+		}
+
+		m := rec.metric(t, policy.MetricEvents)
+		if m.Unit != "{event}" {
+			t.Errorf("%s unit = %q", policy.MetricEvents, m.Unit)
+		}
+		sum := m.Data.(metricdata.Sum[int64])
+		if !sum.IsMonotonic || len(sum.DataPoints) != 1 {
+			t.Fatalf("%s = %+v, want one monotonic series", policy.MetricEvents, sum)
+		}
+		dp := sum.DataPoints[0]
+		if setKey(dp.Attributes) != "event=retry,pipeline=payments,policy=retry" || dp.Value != 4 {
+			t.Errorf("%s = %s %d, want 4 retries", policy.MetricEvents, setKey(dp.Attributes), dp.Value)
+		}
+	})
+}
+
+func TestARejectedExecutionHasNoAttempt(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("closed", rejecting{}))
+	ran := false
+	err := p.Execute(context.Background(), func(context.Context) error { ran = true; return nil })
+	if ran || !errors.Is(err, policy.ErrRejected) {
+		t.Fatalf("ran = %v, err = %v", ran, err)
+	}
+	exec := rec.span(t, "closed execute")
+	got := attrs(exec.Attributes())
+	if got[policy.AttrOutcome] != "rejected" || got[policy.AttrAttempts] != int64(0) || got[policy.AttrErrorType] != "*fmt.wrapError" {
+		t.Errorf("execution attributes = %v", got)
+	}
+	if exec.Status().Code != codes.Error || exec.Status().Description != errClosedForTheDay.Error() {
+		t.Errorf("execution status = %v", exec.Status())
+	}
+	if len(exec.Events()) != 1 || exec.Events()[0].Name != "breaker.rejected" {
+		t.Errorf("events = %v", exec.Events())
+	}
+	if n := len(rec.spansNamed("closed attempt")); n != 0 {
+		t.Errorf("%d attempt spans for a rejected execution", n)
+	}
+	for _, dp := range rec.metric(t, policy.MetricExecutionDuration).Data.(metricdata.Histogram[float64]).DataPoints {
+		if setKey(dp.Attributes) != "outcome=rejected,pipeline=closed" {
+			t.Errorf("execution recorded as %s", setKey(dp.Attributes))
+		}
+	}
+}
+
+func TestAPanicIsRecordedOnTheAttemptAndTheExecution(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("panics", retrying{}))
+	recoverFrom(func() {
+		_ = p.Execute(context.Background(), func(context.Context) error { panic("kaboom") })
+	})
+	for _, name := range []string{"panics execute", "panics attempt"} {
+		s := rec.span(t, name)
+		got := attrs(s.Attributes())
+		if got[policy.AttrOutcome] != "panic" || got[policy.AttrErrorType] != "panic" {
+			t.Errorf("%s attributes = %v", name, got)
+		}
+		if s.Status().Code != codes.Error || s.Status().Description != "panic: kaboom" {
+			t.Errorf("%s status = %v", name, s.Status())
+		}
+		var exception map[attribute.Key]any
+		for _, ev := range s.Events() {
+			if ev.Name == "exception" {
+				exception = attrs(ev.Attributes)
+			}
+		}
+		if stack, _ := exception["exception.stacktrace"].(string); !strings.Contains(stack, "telemetry_test.go") {
+			t.Errorf("%s: exception event %v has no stack trace of the panic", name, exception)
+		}
+	}
+	for _, name := range []string{policy.MetricExecutionDuration, policy.MetricAttemptDuration} {
+		dps := rec.metric(t, name).Data.(metricdata.Histogram[float64]).DataPoints
+		if len(dps) != 1 || setKey(dps[0].Attributes) != "outcome=panic,pipeline=panics" {
+			t.Errorf("%s recorded as %v", name, dps)
+		}
+	}
+}
+
+func TestTheGlobalProvidersAreUsedEvenWhenInstalledAfterConstruction(t *testing.T) {
+	p := policy.MustNew("late", retrying{}) // built before any SDK exists
+	if err := p.Execute(context.Background(), func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := newRecorder()
+	prevTP, prevMP := otel.GetTracerProvider(), otel.GetMeterProvider()
+	otel.SetTracerProvider(rec.tp)
+	otel.SetMeterProvider(rec.mp)
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetMeterProvider(prevMP)
+	})
+
+	if err := p.Execute(context.Background(), func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rec.span(t, "late execute")
+	rec.span(t, "late attempt")
+	rec.metric(t, policy.MetricExecutionDuration)
+}
+
+func TestASampledOutExecutionStillRunsAndMeasures(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("unsampled", retrying{}))
+	// A caller whose span is not sampled: the SDK's default parent-based
+	// sampler drops the pipeline's spans too.
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1},
+	}))
+	var inside trace.SpanContext
+	err := p.Execute(ctx, func(ctx context.Context) error {
+		inside = trace.SpanContextFromContext(ctx)
+		return errUpstream
+	})
+	if !errors.Is(err, errUpstream) {
+		t.Fatal(err)
+	}
+	if len(rec.spans.Ended()) != 0 {
+		t.Errorf("%d spans recorded for an unsampled trace", len(rec.spans.Ended()))
+	}
+	if inside.TraceID() != (trace.TraceID{1}) {
+		t.Errorf("the function's context lost the caller's trace: %v", inside.TraceID())
+	}
+	dps := rec.metric(t, policy.MetricAttemptDuration).Data.(metricdata.Histogram[float64]).DataPoints
+	if len(dps) != 1 || dps[0].Count != 3 {
+		t.Errorf("attempt durations = %v, want 3 measured", dps)
+	}
+}
+
+func TestWithoutTelemetryPoliciesStillReportAndDecide(t *testing.T) {
+	var seen []error
+	p := policy.MustNew("quiet", repeat{n: 2, seen: &seen}, retrying{}, rejecting{})
+	ran := false
+	err := p.Execute(context.Background(), func(context.Context) error { ran = true; return nil })
+	if ran || !errors.Is(err, policy.ErrRejected) || len(seen) != 2 {
+		t.Fatalf("ran = %v, err = %v, outer saw %v; want two rejections and no attempt", ran, err, seen)
+	}
+}
