@@ -77,7 +77,7 @@ func (m *Monitor) Objective() Objective { return m.obj }
 //
 // Alert listeners run before Record returns, on its goroutine.
 func (m *Monitor) Record(outcome policy.Outcome, latency time.Duration) {
-	ch := m.record(outcome, latency)
+	ch := m.record(outcome, latency, time.Now())
 	m.listeners.notify(ch.list())
 }
 
@@ -98,12 +98,22 @@ func (m *Monitor) Record(outcome policy.Outcome, latency time.Duration) {
 // [policy.EventSLOAlert] (From and To the alert states, Reason the
 // indicator) and then calls the alert listeners.
 func (m *Monitor) Run(ctx context.Context, ex policy.Execution) error {
-	start := time.Now()
+	// Reading the clock can cost more than the rest of the bookkeeping, so
+	// the start is read only when there is a latency to judge.
+	var start time.Time
+	if m.obj.Latency > 0 {
+		start = time.Now()
+	}
 	err := ex.Next(ctx)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled) {
 		return err
 	}
-	ch := m.record(policy.OutcomeOf(err), time.Since(start))
+	end := time.Now()
+	var latency time.Duration
+	if m.obj.Latency > 0 {
+		latency = end.Sub(start)
+	}
+	ch := m.record(policy.OutcomeOf(err), latency, end)
 	for _, c := range ch.list() {
 		ex.Report(policy.Event{Kind: policy.EventSLOAlert, From: c.From.String(), To: c.To.String(), Reason: c.Indicator.String()})
 	}
@@ -138,10 +148,11 @@ func (m *Monitor) Close() error {
 	return m.gauges.reg.Unregister()
 }
 
-// now returns the time since the monitor started, in fine buckets, never
-// less than a time already seen. Callers hold m.mu.
-func (m *Monitor) now() float64 {
-	ns := int64(time.Since(m.start))
+// at returns the position of t in fine buckets, never before a time already
+// seen: concurrent callers may take the lock in another order than they read
+// the clock. Callers hold m.mu.
+func (m *Monitor) at(t time.Time) float64 {
+	ns := int64(t.Sub(m.start))
 	if ns < m.last {
 		ns = m.last
 	}
@@ -158,12 +169,12 @@ type changes struct {
 
 func (ch *changes) list() []AlertChange { return ch.c[:ch.n] }
 
-func (m *Monitor) record(outcome policy.Outcome, latency time.Duration) changes {
+func (m *Monitor) record(outcome policy.Outcome, latency time.Duration, now time.Time) changes {
 	bad := outcome != policy.Success
 	slow := !bad && m.obj.Latency > 0 && latency > m.obj.Latency
 	var ch changes
 	m.mu.Lock()
-	pos := m.now()
+	pos := m.at(now)
 	ticked := m.ws.advance(pos)
 	m.ws.record(bad, slow)
 	// A bad call can only raise an alert, a good one only lower it; time

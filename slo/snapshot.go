@@ -93,9 +93,10 @@ func (m *Monitor) snapshot() (Snapshot, changes) {
 	stats := make([]WindowStats, n*numWindows)
 	s := Snapshot{SLO: m.name, Window: m.ws.lengths[winSLO]}
 	var ch changes
+	now := time.Now()
 
 	m.mu.Lock()
-	pos := m.now()
+	pos := m.at(now)
 	m.ws.advance(pos)
 	m.evaluate(pos, [numIndicators]bool{true, n == 2}, &ch)
 	s.Availability = m.indicator(Availability, pos, stats[:numWindows:numWindows])
