@@ -50,7 +50,7 @@ type checkAttrs struct {
 	spanName string
 	start    []trace.SpanStartOption
 	check    attribute.KeyValue
-	points [numStatuses]metric.ObserveOption
+	points   [numStatuses]metric.ObserveOption
 }
 
 func newTelemetry(c *Checker, tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {

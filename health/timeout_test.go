@@ -3,8 +3,8 @@ package health_test
 import (
 	"context"
 	"errors"
-	"testing"
 	"sync/atomic"
+	"testing"
 	"testing/synctest"
 	"time"
 
