@@ -195,9 +195,24 @@ type stateEntry struct {
 	seen    map[string]struct{}
 }
 
+// init shows state as the current state of name, unless a change of name has
+// been heard already.
+func (t *stateTable) init(name, state string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.named[name]; !ok {
+		t.update(name, state, state)
+	}
+}
+
 func (t *stateTable) set(name, from, to string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.update(name, from, to)
+}
+
+// update records a change; t.mu is held.
+func (t *stateTable) update(name, from, to string) {
 	if t.named == nil {
 		t.named = make(map[string]*stateEntry)
 	}
