@@ -101,9 +101,9 @@ func (b *TokenBucket) release()      {}
 
 // ConcurrencyBudget is Envoy's retry budget: the retries in progress may be
 // at most budgetPercent of the executions in progress, or
-// minRetryConcurrency, whichever is more. A retry is in progress from the
-// decision to make it, its wait included, to the end of its attempt; an
-// execution from its start to its end. Where a TokenBucket remembers past
+// minRetryConcurrency, whichever is more, at the moment a retry is decided.
+// A retry is in progress from that decision, its wait included, to the end of
+// its attempt; an execution from its start to its end. Where a TokenBucket remembers past
 // failures, this budget looks only at the present, so it recovers as soon as
 // the load does, and needs concurrent traffic to mean anything: a lone
 // caller always has minRetryConcurrency retries to spend.

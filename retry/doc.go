@@ -35,9 +35,9 @@
 // Config.RetryIf (a predicate) narrow this down. An error can speak for
 // itself through a method RetryAfter() time.Duration, as HTTP Retry-After and
 // gRPC pushback do: a positive duration replaces the computed delay, up to
-// MaxDelay; a negative one says not to retry at all, as [Permanent] does. With
-// [WithRetryIfResult], a value returned by policy.Get or [Get] can ask for a
-// retry too.
+// MaxDelay; a negative one says not to retry at all. A function that knows
+// its failure will last wraps it with [Permanent]. With [WithRetryIfResult], a
+// value returned by policy.Get or [Get] can ask for a retry too.
 //
 // # Budgets
 //

@@ -45,8 +45,9 @@ func (e *ExhaustedError) ErrorType() string { return "retry_exhausted" }
 // away (a malformed request, a missing record). The result unwraps to err and
 // has err's message; Permanent(nil) is nil.
 //
-// It works through the convention the policy reads from every error: a
-// negative RetryAfter means "do not retry", as a negative gRPC pushback does.
+// A permanent error is the caller's own verdict, not the dependency's: unlike
+// an error whose RetryAfter says not to retry (server pushback), it costs a
+// [Budget] nothing.
 func Permanent(err error) error {
 	if err == nil {
 		return nil
@@ -56,10 +57,9 @@ func Permanent(err error) error {
 
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string             { return e.err.Error() }
-func (e *permanentError) Unwrap() error             { return e.err }
-func (e *permanentError) RetryAfter() time.Duration { return -1 }
-func (e *permanentError) ErrorType() string         { return policy.ErrorType(e.err) }
+func (e *permanentError) Error() string     { return e.err.Error() }
+func (e *permanentError) Unwrap() error     { return e.err }
+func (e *permanentError) ErrorType() string { return policy.ErrorType(e.err) }
 
 // retryAfterer is an error that says when to try again: HTTP Retry-After,
 // gRPC pushback, an open breaker's time until its next trial.

@@ -166,6 +166,9 @@ func (l *loop) after(ctx context.Context, err error) (again bool, _ error) {
 		if _, panicked := find[*policy.PanicError](err); panicked {
 			return false, err
 		}
+		if _, permanent := find[*permanentError](err); permanent {
+			return false, err
+		}
 		if ctx.Err() != nil {
 			// The caller's own context is done: its cancellation or deadline
 			// is not a failure of the dependency. A per-attempt timeout

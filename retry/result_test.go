@@ -1,0 +1,143 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/retry"
+)
+
+// response is what an HTTP-like client returns: a status, with a nil error
+// even when the status says the call failed.
+type response struct{ status int }
+
+// statuses returns a function that answers with the statuses in order, then
+// 200, counting its calls.
+func statuses(codes ...int) (fn func(context.Context) (response, error), calls *int) {
+	calls = new(int)
+	return func(context.Context) (response, error) {
+		*calls++
+		if *calls <= len(codes) {
+			return response{codes[*calls-1]}, nil
+		}
+		return response{200}, nil
+	}, calls
+}
+
+var unavailable = retry.WithRetryIfResult(func(r response) bool { return r.status == 503 })
+
+// getters are the two ways to run a function with a value through a retry.
+var getters = []struct {
+	name string
+	get  func(t *testing.T, cfg retry.Config, fn func(context.Context) (response, error), opts ...retry.Option) (response, error)
+}{
+	{"policy.Get", func(t *testing.T, cfg retry.Config, fn func(context.Context) (response, error), opts ...retry.Option) (response, error) {
+		return policy.Get(context.Background(), pipeline(t, mustNew(t, cfg, opts...)), fn)
+	}},
+	{"retry.Get", func(_ *testing.T, cfg retry.Config, fn func(context.Context) (response, error), opts ...retry.Option) (response, error) {
+		return retry.Get(context.Background(), cfg, fn, opts...)
+	}},
+}
+
+func TestAResultCanAskForARetry(t *testing.T) {
+	for _, g := range getters {
+		t.Run(g.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fn, calls := statuses(503, 503)
+				v, err := g.get(t, retry.Config{}, fn, unavailable)
+				if err != nil || v.status != 200 || *calls != 3 {
+					t.Errorf("got %v, %v after %d calls; want 200 on the third", v, err, *calls)
+				}
+
+				// A result the predicate accepts ends the execution at once.
+				fn, calls = statuses(404)
+				v, err = g.get(t, retry.Config{}, fn, unavailable)
+				if err != nil || v.status != 404 || *calls != 1 {
+					t.Errorf("got %v, %v after %d calls; want the 404 at once", v, err, *calls)
+				}
+			})
+		})
+	}
+}
+
+func TestRetriesExhaustedOnAResultReturnTheLastValue(t *testing.T) {
+	for _, g := range getters {
+		t.Run(g.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fn, calls := statuses(503, 503, 503, 503, 503)
+				var heard int
+				v, err := g.get(t, retry.Config{MaxRetries: 2}, fn, unavailable,
+					retry.WithOnExhausted(func(_ string, attempts int) { heard = attempts }))
+				var ex *retry.ExhaustedError
+				if !errors.As(err, &ex) || ex.Attempts != 3 || ex.Err != nil || !errors.Is(err, retry.ErrExhausted) {
+					t.Fatalf("err = %v, want an *ExhaustedError of 3 attempts with a nil Err", err)
+				}
+				if v.status != 503 || *calls != 3 || heard != 3 {
+					t.Errorf("value %v after %d calls, listener heard %d; want the last 503 after 3", v, *calls, heard)
+				}
+				if !strings.Contains(err.Error(), "3 attempts") || !strings.Contains(err.Error(), "result") {
+					t.Errorf("err = %q, want it to say the last result asked for a retry", err)
+				}
+			})
+		})
+	}
+}
+
+func TestAnErrorIsRetriedWhateverTheResultPredicateSays(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		v, err := retry.Get(context.Background(), retry.Config{}, func(context.Context) (response, error) {
+			calls++
+			if calls == 1 {
+				return response{200}, errFlaky // the predicate is consulted only on success
+			}
+			return response{201}, nil
+		}, unavailable)
+		if err != nil || v.status != 201 || calls != 2 {
+			t.Errorf("got %v, %v after %d calls; want the error retried", v, err, calls)
+		}
+	})
+}
+
+func TestAResultPredicateOfAnotherTypeIsAnError(t *testing.T) {
+	calls := 0
+	_, err := retry.Get(context.Background(), retry.Config{}, func(context.Context) (string, error) {
+		calls++
+		return "", nil
+	}, unavailable)
+	if err == nil || calls != 0 || !strings.Contains(err.Error(), "retry_test.response") || !strings.Contains(err.Error(), "string") {
+		t.Errorf("Get[string] with a predicate on response = %v after %d calls; want an error naming both types, and no call", err, calls)
+	}
+	err = retry.Do(context.Background(), retry.Config{}, func(context.Context) error { calls++; return nil }, unavailable)
+	if err == nil || calls != 0 || !strings.Contains(err.Error(), "retry.Get") {
+		t.Errorf("Do with a result predicate = %v after %d calls; want an error pointing to Get, and no call", err, calls)
+	}
+
+	// In a pipeline, values of another type are not the predicate's: it is
+	// not consulted, and Execute, which has no value, ignores it.
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline(t, mustNew(t, retry.Config{}, unavailable))
+		s, err := policy.Get(context.Background(), p, func(context.Context) (string, error) { calls++; return "fine", nil })
+		if err != nil || s != "fine" || calls != 1 {
+			t.Errorf("policy.Get[string] = %q, %v after %d calls; want one call", s, err, calls)
+		}
+		if err := p.Execute(context.Background(), func(context.Context) error { calls++; return nil }); err != nil || calls != 2 {
+			t.Errorf("Execute = %v, %d calls; want one more call", err, calls)
+		}
+	})
+}
+
+func TestALaterResultPredicateReplacesAnEarlierOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn, calls := statuses(503, 500)
+		v, err := retry.Get(context.Background(), retry.Config{}, fn, unavailable,
+			retry.WithRetryIfResult(func(r response) bool { return r.status == 500 }))
+		if err != nil || v.status != 503 || *calls != 1 {
+			t.Errorf("got %v, %v after %d calls; want the 503 accepted by the second predicate", v, err, *calls)
+		}
+	})
+}
