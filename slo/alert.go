@@ -58,6 +58,17 @@ var rules = [...]rule{
 	{AlertTicket, win3d, win6h, 1},  // 10% of the budget in three days
 }
 
+// alertOf applies the workbook's rules to an indicator's burn rates.
+func alertOf(burns *[numWindows]float64) Alert {
+	a := AlertNone
+	for _, r := range rules {
+		if r.severity > a && burns[r.long] > r.burn && burns[r.short] > r.burn {
+			a = r.severity
+		}
+	}
+	return a
+}
+
 // AlertChange is what alert listeners receive: one indicator's alert went
 // from From to To.
 type AlertChange struct {

@@ -211,17 +211,6 @@ func (m *Monitor) evaluate(pos float64, check [numIndicators]bool, ch *changes) 
 	}
 }
 
-// alertOf applies the workbook's rules to an indicator's burn rates.
-func alertOf(burns *[numWindows]float64) Alert {
-	a := AlertNone
-	for _, r := range rules {
-		if r.severity > a && burns[r.long] > r.burn && burns[r.short] > r.burn {
-			a = r.severity
-		}
-	}
-	return a
-}
-
 // burn returns the burn rate of indicator ind over window w at pos.
 func (m *Monitor) burn(ind Indicator, w int, pos float64) float64 {
 	_, _, _, burn := m.window(ind, w, pos)
