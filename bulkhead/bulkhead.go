@@ -235,14 +235,10 @@ func (b *Bulkhead) runSampled(ctx context.Context, ex policy.Execution) (err err
 
 // Execute runs fn in the bulkhead, through a pipeline that holds only b and is
 // named after it, so with the pipeline's spans and metrics. A panic in fn
-// releases the permit and is raised again.
+// releases the permit and is raised again. For a function with a result,
+// capture it in fn, or use [policy.Get] with a pipeline that holds b.
 func (b *Bulkhead) Execute(ctx context.Context, fn func(context.Context) error) error {
 	return b.pipeline.Execute(ctx, fn)
-}
-
-// Get runs fn in b, as [Bulkhead.Execute] does, and returns its value.
-func Get[T any](ctx context.Context, b *Bulkhead, fn func(context.Context) (T, error)) (T, error) {
-	return policy.Get(ctx, b.pipeline, fn)
 }
 
 // Stats is a snapshot of a bulkhead's use, for health checks and dashboards.

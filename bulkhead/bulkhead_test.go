@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aragora/resilience/bulkhead"
 	"github.com/aragora/resilience/policy"
@@ -145,14 +146,15 @@ func TestReleasesPermitHoweverTheCallEnds(t *testing.T) {
 	}
 }
 
-func TestGetReturnsTheValue(t *testing.T) {
+func TestPolicyGetThroughBulkhead(t *testing.T) {
 	b := mustNew(t, "b", bulkhead.Config{MaxConcurrent: 1})
-	v, err := bulkhead.Get(context.Background(), b, func(context.Context) (int, error) { return 42, nil })
+	p := policy.MustNew("p", b)
+	v, err := policy.Get(context.Background(), p, func(context.Context) (int, error) { return 42, nil })
 	if v != 42 || err != nil {
 		t.Errorf("Get = %d, %v; want 42, nil", v, err)
 	}
 	hold(t, b, 1)
-	_, err = bulkhead.Get(context.Background(), b, func(context.Context) (int, error) { return 42, nil })
+	_, err = policy.Get(context.Background(), p, func(context.Context) (int, error) { return 42, nil })
 	if !errors.Is(err, bulkhead.ErrFull) {
 		t.Errorf("Get in a full bulkhead: %v, want ErrFull", err)
 	}
@@ -231,73 +233,98 @@ func TestPanicInAcquiredSectionReleasesWithDefer(t *testing.T) {
 
 // TestHammerNeverExceedsLimit runs 64 goroutines that take permits every way
 // there is, some with contexts that end while they wait, and checks that the
-// number of holders never exceeds the limit and that every permit comes back.
+// number of holders never exceeds the limit (the ceiling, for an adaptive
+// bulkhead, whose limit moves meanwhile) and that every permit comes back.
 func TestHammerNeverExceedsLimit(t *testing.T) {
 	const (
 		limit   = 8
 		workers = 64
 		rounds  = 300
 	)
-	b := mustNew(t, "hammer", bulkhead.Config{MaxConcurrent: limit, MaxQueue: 24})
-	var holders, peak, admitted, refused atomic.Int64
-	critical := func() {
-		n := holders.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		if n > limit {
-			t.Errorf("%d holders, limit %d", n, limit)
-		}
-		for range 4 {
-			runtime.Gosched() // hold the permit while others run
-		}
-		admitted.Add(1)
-		holders.Add(-1)
+	tests := []struct {
+		name string
+		cfg  bulkhead.Config
+	}{
+		{"fixed", bulkhead.Config{MaxConcurrent: limit, MaxQueue: 24}},
+		{"adaptive", bulkhead.Config{MaxConcurrent: limit, MaxQueue: 24,
+			Adaptive: &bulkhead.Adaptive{MinLimit: 2, Window: time.Millisecond, MinSamples: 5, Smoothing: 1}}},
 	}
-
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range rounds {
-				ctx, cancel := context.WithCancel(context.Background())
-				if (w+i)%7 == 0 {
-					cancel() // a caller that gives up at once, perhaps while queued
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := mustNew(t, "hammer", tt.cfg)
+			var holders, peak, admitted, refused atomic.Int64
+			critical := func() {
+				n := holders.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				switch (w + i) % 3 {
-				case 0:
-					err := b.Execute(ctx, func(context.Context) error { critical(); return nil })
-					if err != nil {
-						refused.Add(1)
-					}
-				case 1:
-					if release, err := b.Acquire(ctx); err == nil {
-						critical()
-						release()
-					} else {
-						refused.Add(1)
-					}
-				case 2:
-					if b.TryAcquire() {
-						critical()
-						b.Release()
-					} else {
-						refused.Add(1)
-					}
+				if n > limit {
+					t.Errorf("%d holders, limit %d", n, limit)
 				}
-				cancel()
+				for range 4 {
+					runtime.Gosched() // hold the permit while others run
+				}
+				admitted.Add(1)
+				holders.Add(-1)
 			}
+
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			lowest := limit
+			var watcher sync.WaitGroup
+			watcher.Go(func() { // see the adaptive limit move
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						lowest = min(lowest, b.Stats().Limit)
+						runtime.Gosched()
+					}
+				}
+			})
+			for w := range workers {
+				wg.Go(func() {
+					for i := range rounds {
+						ctx, cancel := context.WithCancel(context.Background())
+						if (w+i)%7 == 0 {
+							cancel() // a caller that gives up at once, perhaps while queued
+						}
+						switch (w + i) % 3 {
+						case 0:
+							err := b.Execute(ctx, func(context.Context) error { critical(); return nil })
+							if err != nil {
+								refused.Add(1)
+							}
+						case 1:
+							if release, err := b.Acquire(ctx); err == nil {
+								critical()
+								release()
+							} else {
+								refused.Add(1)
+							}
+						case 2:
+							if b.TryAcquire() {
+								critical()
+								b.Release()
+							} else {
+								refused.Add(1)
+							}
+						}
+						cancel()
+					}
+				})
+			}
+			wg.Wait()
+			close(stop)
+			watcher.Wait()
+			if got := admitted.Load() + refused.Load(); got != workers*rounds {
+				t.Errorf("%d calls admitted or refused, want %d", got, workers*rounds)
+			}
+			if peak.Load() < 2 || tt.cfg.Adaptive == nil && peak.Load() != limit {
+				t.Errorf("peak of %d holders: the hammer never filled the bulkhead", peak.Load())
+			}
+			t.Logf("peak %d holders, %d admitted, %d refused, lowest limit %d", peak.Load(), admitted.Load(), refused.Load(), lowest)
+			wantIdle(t, b)
 		})
 	}
-	wg.Wait()
-	if got := admitted.Load() + refused.Load(); got != workers*rounds {
-		t.Errorf("%d calls admitted or refused, want %d", got, workers*rounds)
-	}
-	if peak.Load() != limit {
-		t.Errorf("peak of %d holders: the hammer never filled the bulkhead", peak.Load())
-	}
-	t.Logf("peak %d holders, %d admitted, %d refused", peak.Load(), admitted.Load(), refused.Load())
-	wantIdle(t, b)
 }

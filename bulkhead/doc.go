@@ -27,8 +27,8 @@
 // # Three ways to take a permit
 //
 //   - As a [policy.Policy]: [Bulkhead.Run] holds a permit while the rest of a
-//     pipeline runs, and [Bulkhead.Execute] and [Get] run a function in the
-//     bulkhead alone. The permit is released however the call ends: with a
+//     pipeline runs, and [Bulkhead.Execute] runs a function in the bulkhead
+//     alone. The permit is released however the call ends: with a
 //     value, an error, a panic or a cancelled context. This path allocates
 //     nothing when a permit is free.
 //   - By hand, with [Bulkhead.Acquire], which waits as Run does and returns
@@ -46,9 +46,16 @@
 //
 // Outside a retry, the bulkhead holds one permit for all attempts and the
 // waits between them; inside, each attempt queues afresh and a retry waits
-// for a permit like any other call. Inside a breaker, calls the breaker
-// rejects never take a permit; a breaker placed inside the bulkhead counts
-// bulkhead refusals as nothing at all, since they never reach it.
+// for a permit like any other call. Inside a breaker, the calls the breaker
+// rejects never take a permit nor a place in the queue, and the bulkhead's
+// refusals reach the breaker as rejections (they match policy.ErrRejected),
+// which a breaker should not count as failures of the dependency.
+//
+// # Sharing
+//
+// A bulkhead isolates only if every call to its resource goes through it.
+// A [Registry] shares bulkheads by name across a program; [Get] and [All]
+// use a default one.
 //
 // # Adaptive limit
 //

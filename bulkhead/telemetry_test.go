@@ -243,7 +243,7 @@ func TestEvents(t *testing.T) {
 				}
 				for k, v := range w.attrs {
 					if g.attrs[k] != v {
-						t.Errorf("execution %d, event %s: %s = %v, want %v", i+1, g.name, k, g.attrs[k].Emit(), v.Emit())
+						t.Errorf("execution %d, event %s: %s = %v, want %v", i+1, g.name, k, g.attrs[k].String(), v.String())
 					}
 				}
 			}
