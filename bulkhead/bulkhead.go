@@ -191,10 +191,14 @@ func (p *permit) release() {
 
 // Run runs the rest of the pipeline holding a permit, which it releases
 // however the rest ends: with a result, an error, a panic or a cancelled
-// context. It waits in the queue when every permit is taken, and refuses the
-// call, with a [*RejectedError] and a bulkhead.rejected event, when the queue
-// is full or MaxWait runs out. A call that waited reports a bulkhead.queued
-// event whose Delay is the wait; a wait ended by ctx returns ctx's error.
+// context. When every permit is taken it waits in the queue; it refuses the
+// call with a [*RejectedError] when the queue is full or MaxWait runs out,
+// and returns ctx's error when ctx ends the wait.
+//
+// Run reports a bulkhead.queued event for every call that joined the queue,
+// with the wait as its Delay (and, when the wait ended without a permit, the
+// error as its Err), and a bulkhead.rejected event, with reason
+// [ReasonQueueFull] or [ReasonMaxWait], for every call it refuses.
 func (b *Bulkhead) Run(ctx context.Context, ex policy.Execution) error {
 	if !b.TryAcquire() {
 		waited, queued, err := b.wait(ctx)
