@@ -60,5 +60,8 @@
 // the execution span before each wait, a retry.exhausted event when the
 // retries run out and a retry.budget_exhausted event when a budget refuses
 // one. [WithOnRetry] and [WithOnExhausted] add listeners with the seed's
-// retry_attempt and retry_exhausted shapes.
+// retry_attempt and retry_exhausted shapes. Attempt numbers count the
+// policy's tries of the rest of the pipeline; they are the attempt spans'
+// numbers, unless a policy inside the retry refused a try (a rejection
+// retried under RetryRejected), which counts as a try but runs no attempt.
 package retry
