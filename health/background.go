@@ -49,7 +49,7 @@ func (c *Checker) loop(ctx context.Context) {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-c.stopCtx.Done():
+		case <-c.stop:
 			timer.Stop()
 			return
 		}
@@ -85,9 +85,20 @@ func (c *Checker) Shutdown(ctx context.Context) error {
 	c.mu.Lock()
 	first := !c.stopped
 	c.stopped = true
+	var cancels []context.CancelFunc
+	if first {
+		for _, ch := range c.checks {
+			if r := ch.run; r != nil && !r.returned {
+				cancels = append(cancels, r.cancel)
+			}
+		}
+	}
 	c.mu.Unlock()
 	if first {
-		c.stopCancel()
+		close(c.stop)
+		for _, cancel := range cancels {
+			cancel()
+		}
 		c.tel.unregister()
 	}
 	return c.tracker.wait(ctx)

@@ -22,10 +22,8 @@ type Checker struct {
 	jitter float64
 	tel    *telemetry
 
-	// stopCtx is cancelled by Stop: every run's context ends with it.
-	stopCtx    context.Context
-	stopCancel context.CancelFunc
-	tracker    tracker // every goroutine the checker starts
+	stop    chan struct{} // closed by Stop, to end the background loop
+	tracker tracker       // every goroutine the checker starts
 
 	mu        sync.Mutex
 	checks    []*check // in registration order; append-only
@@ -41,13 +39,14 @@ type Checker struct {
 
 // check is one registered check and its state, guarded by Checker.mu.
 type check struct {
-	name      string
-	fn        func(context.Context) error
-	critical  bool
-	liveness  bool
-	timeout   time.Duration
-	threshold int
-	attrs     *checkAttrs
+	name       string
+	fn         func(context.Context) error
+	critical   bool
+	liveness   bool
+	timeout    time.Duration
+	timeoutErr *timeoutError // the cause of its runs' timeouts
+	threshold  int
+	attrs      *checkAttrs
 
 	status     Status
 	failures   int // consecutive failed runs
@@ -89,7 +88,7 @@ func NewChecker(name string, cfg Config, opts ...Option) (*Checker, error) {
 		byName:  make(map[string]*check),
 		overall: Healthy, // no checks: nothing is wrong
 	}
-	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())
+	c.stop = make(chan struct{})
 	c.tel = newTelemetry(c, o.tp, o.mp)
 	return c, nil
 }
@@ -140,6 +139,7 @@ func (c *Checker) Register(name string, fn func(context.Context) error, opts ...
 	if ch.timeout == 0 {
 		ch.timeout = c.cfg.Timeout
 	}
+	ch.timeoutErr = &timeoutError{limit: ch.timeout}
 	if ch.threshold == 0 {
 		ch.threshold = c.cfg.FailureThreshold
 	}

@@ -15,18 +15,23 @@ type run struct {
 	ch    *check
 	span  trace.Span
 	start time.Time
-	done  chan struct{} // closed once settled and its changes delivered
+	ctx   context.Context // the function's: ends at the timeout or at Stop
+	done  chan struct{}   // closed once settled and its changes delivered
 
 	// Guarded by Checker.mu.
-	settled  bool // its outcome is recorded (or dropped, at Stop)
-	returned bool // its function has returned
+	cancel   context.CancelFunc // nil until ctx is made
+	settled  bool               // its outcome is recorded (or dropped, at Stop)
+	returned bool               // its function has returned
 }
 
 // CheckAll runs every check now, concurrently, and returns the report once
 // each has ended: the seed's check_all(). Each run is bounded by its check's
 // timeout even when the check ignores its context: the run fails with
 // [ErrTimeout] at its timeout, and CheckAll does not wait for the function to
-// return. Such a straggler keeps its goroutine until it returns; meanwhile
+// return. (A run that nobody waits for any more, its caller gone, is settled
+// by whoever next waits for it, or when its function returns: as a timeout
+// either way, if its timeout has passed.) Such a straggler keeps its
+// goroutine until it returns; meanwhile
 // the check is not started again (a CheckAll records [ErrStillRunning]
 // instead), so a stuck check costs one goroutine, not one per run, and
 // [Checker.Stop] waits for it.
@@ -58,19 +63,22 @@ func (c *Checker) checkAll(ctx context.Context, livenessOnly bool) Report {
 
 	ctx, span := c.tel.tracer.Start(ctx, c.tel.checkAllName, c.tel.checkAllStart...)
 	defer span.End()
-	waits := make([]<-chan struct{}, 0, len(checks))
+	waits := make([]*run, 0, len(checks))
 	for _, ch := range checks {
 		if livenessOnly && !ch.liveness {
 			continue
 		}
-		if w := c.startRun(ctx, ch); w != nil {
-			waits = append(waits, w)
+		if r := c.startRun(ctx, ch); r != nil {
+			waits = append(waits, r)
 		}
 	}
 wait:
-	for _, w := range waits {
+	for _, r := range waits {
 		select {
-		case <-w:
+		case <-r.done:
+		case <-r.ctx.Done(): // the timeout, or Stop: settle without the function
+			c.settleEnded(r, nil, false)
+			<-r.done
 		case <-ctx.Done():
 			break wait
 		}
@@ -87,8 +95,8 @@ func (c *Checker) report(livenessOnly bool) Report {
 }
 
 // startRun starts a run of ch, unless one is under way, the result is
-// cached, or ch is stuck. It returns what to wait for, or nil.
-func (c *Checker) startRun(ctx context.Context, ch *check) <-chan struct{} {
+// cached, or ch is stuck. It returns the run to wait for, or nil.
+func (c *Checker) startRun(ctx context.Context, ch *check) *run {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
@@ -97,7 +105,7 @@ func (c *Checker) startRun(ctx context.Context, ch *check) <-chan struct{} {
 	if r := ch.run; r != nil {
 		if !r.settled {
 			c.mu.Unlock()
-			return r.done // join the run under way
+			return r // join the run under way
 		}
 		// The previous run timed out and its function has not returned.
 		changes := c.recordLocked(ch, ErrStillRunning, 0)
@@ -112,42 +120,38 @@ func (c *Checker) startRun(ctx context.Context, ch *check) <-chan struct{} {
 		c.mu.Unlock()
 		return nil
 	}
+	// The run is made whole under mu, so that whoever finds it (a joiner,
+	// Stop) finds its context and span. Starting a span calls no code of
+	// ours, so this cannot deadlock.
 	r := &run{ch: ch, done: make(chan struct{})}
+	ctx, r.span = c.tel.tracer.Start(ctx, ch.attrs.spanName, ch.attrs.start...)
+	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), ch.timeout, ch.timeoutErr)
+	r.ctx, r.cancel, r.start = rctx, cancel, now()
 	ch.run = r
-	c.tracker.add(2) // under mu, so that Stop cannot miss it
+	c.tracker.add(1) // so that Stop waits for the function
 	c.mu.Unlock()
 
-	ctx, r.span = c.tel.tracer.Start(ctx, ch.attrs.spanName, ch.attrs.start...)
-	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), ch.timeout, &timeoutError{limit: ch.timeout})
-	r.start = now()
-	returned := make(chan error, 1)
-	go func() {
-		defer c.tracker.done()
-		err := call(rctx, ch.fn)
-		c.mu.Lock()
-		r.returned = true
-		if r.settled && ch.run == r {
-			ch.run = nil
-		}
-		c.mu.Unlock()
-		returned <- err
-	}()
 	go func() {
 		defer c.tracker.done()
 		defer cancel()
-		select {
-		case err := <-returned:
-			if rctx.Err() != nil { // returned, but too late
-				err = context.Cause(rctx)
-			}
-			c.settle(r, err, false)
-		case <-rctx.Done():
-			c.settle(r, context.Cause(rctx), false)
-		case <-c.stopCtx.Done():
-			c.settle(r, nil, true)
-		}
+		c.settleEnded(r, call(rctx, ch.fn), true)
 	}()
-	return r.done
+	return r
+}
+
+// settleEnded settles r, once its function returned err (returned), or once
+// its context ended: by the timeout, which fails the run whatever the
+// function returns later, or by Stop, which drops it.
+func (c *Checker) settleEnded(r *run, err error, returned bool) {
+	if r.ctx.Err() != nil {
+		if cause := context.Cause(r.ctx); cause == r.ch.timeoutErr {
+			err = cause
+		} else {
+			c.settle(r, nil, true, returned)
+			return
+		}
+	}
+	c.settle(r, err, false, returned)
 }
 
 // call runs fn, turning a panic into a *policy.PanicError.
@@ -162,17 +166,20 @@ func call(ctx context.Context, fn func(context.Context) error) (err error) {
 
 // settle records the outcome of r, once; a run ended by Stop is dropped
 // rather than counted. Its changes reach the listeners before r.done closes.
-func (c *Checker) settle(r *run, err error, stopped bool) {
+// returned says that r's function has returned: the check may then run
+// again.
+func (c *Checker) settle(r *run, err error, stopped, returned bool) {
+	ch := r.ch
 	c.mu.Lock()
+	r.returned = r.returned || returned
+	if r.returned && ch.run == r {
+		ch.run = nil // the check may run again
+	}
 	if r.settled {
 		c.mu.Unlock()
 		return
 	}
 	r.settled = true
-	ch := r.ch
-	if r.returned && ch.run == r {
-		ch.run = nil
-	}
 	var changes []StatusChange
 	if !stopped {
 		changes = c.recordLocked(ch, err, now().Sub(r.start))

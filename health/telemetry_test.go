@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -97,20 +98,20 @@ func TestASpanPerCheckAllWithAChildPerRun(t *testing.T) {
 			}
 		})
 	}
-	// The overall change is an event on the run that made it.
-	overall := 0
+	// Overall changes are events on the runs that made them. The runs end
+	// in any order, so the overall status may pass through degraded on its
+	// way from unknown to unhealthy.
+	var overall []string
 	for _, s := range rec.Ended() {
 		for _, e := range s.Events() {
 			if a := attrs(e.Attributes); e.Name == health.EventStatusChange && a[health.AttrCheck] == "" {
-				overall++
-				if a[policy.AttrStateTo] != "unhealthy" {
-					t.Errorf("overall change to %s, want unhealthy", a[policy.AttrStateTo])
-				}
+				overall = append(overall, a[policy.AttrStateFrom]+">"+a[policy.AttrStateTo])
 			}
 		}
 	}
-	if overall != 1 {
-		t.Errorf("%d overall status change events, want 1", overall)
+	slices.Sort(overall)
+	if want1, want2 := []string{"unknown>unhealthy"}, []string{"degraded>unhealthy", "unknown>degraded"}; !slices.Equal(overall, want1) && !slices.Equal(overall, want2) {
+		t.Errorf("overall status change events %v, want %v or %v", overall, want1, want2)
 	}
 }
 
@@ -130,7 +131,7 @@ func TestTheStatusGauge(t *testing.T) {
 	mustRegister(t, c, "cache", pass)
 	mustRegister(t, c, "queue", pass)
 	c.CheckAll(context.Background())
-	c.Register("late", pass) // unknown
+	mustRegister(t, c, "late", pass) // unknown
 
 	collect := func() map[string]int64 {
 		t.Helper()
