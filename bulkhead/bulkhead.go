@@ -155,10 +155,12 @@ func (b *Bulkhead) Release() {
 // takes it without looking at ctx.
 //
 // release is idempotent: calling it again, or from a deferred call after an
-// explicit one, does nothing, so "defer release()" is always safe. Making it
-// so costs Acquire one small allocation, for the state of that one permit;
-// hot paths use [Bulkhead.Run] (through a pipeline) or TryAcquire and Release,
-// which allocate nothing.
+// explicit one, does nothing, so "defer release()" is always safe. That
+// takes state of its own for each permit, which no preallocated func can
+// hold (a shared one would free another holder's permit when called late),
+// so Acquire makes two small allocations, the permit and its func. Hot paths
+// use [Bulkhead.Run] (through a pipeline) or TryAcquire and Release, which
+// allocate nothing.
 func (b *Bulkhead) Acquire(ctx context.Context) (release func(), err error) {
 	if !b.TryAcquire() {
 		if _, _, err := b.wait(ctx); err != nil {
