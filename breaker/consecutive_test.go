@@ -248,6 +248,19 @@ func TestPanicCountsAsFailureAndFreesItsSlot(t *testing.T) {
 			}
 		})
 	})
+	t.Run("in a policy inside the breaker", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1})
+			p := policy.MustNew("inner-panics", b, panicking{})
+			trip(t, b, 1)
+			time.Sleep(time.Minute)
+			mustPanic(t, func() { p.Execute(context.Background(), succeed) })
+			wantState(t, b, breaker.Open)
+			if got := b.Status().Trials; got != 0 {
+				t.Fatalf("Trials after a panic in an inner policy = %d", got)
+			}
+		})
+	})
 	t.Run("pipeline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1, SuccessThreshold: 2})
@@ -449,3 +462,8 @@ func TestStateStrings(t *testing.T) {
 		}
 	}
 }
+
+// panicking is a policy with a bug: it panics in Run.
+type panicking struct{}
+
+func (panicking) Run(context.Context, policy.Execution) error { panic("policy bug") }
