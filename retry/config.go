@@ -124,10 +124,44 @@ type Config struct {
 	RetryRejected bool
 }
 
-// resolve returns c with its defaults filled in, or an error naming the
-// first field that is invalid.
-func (c *Config) resolve() (settings, error) {
-	s := settings{
+// validate returns an error naming the first field of c that is invalid. It
+// only reads c: Do validates at every call, and builds the settings only when
+// an attempt fails.
+func (c *Config) validate() error {
+	if c.MaxRetries < 0 && c.MaxRetries != NoRetries {
+		return fmt.Errorf("retry: Config.MaxRetries is %d; want 0 or more, or NoRetries", c.MaxRetries)
+	}
+	base := c.BaseDelay
+	switch {
+	case base == 0:
+		base = DefaultBaseDelay
+	case base < 0:
+		return fmt.Errorf("retry: Config.BaseDelay is %v; want a positive delay, or zero for %v", c.BaseDelay, DefaultBaseDelay)
+	}
+	switch {
+	case c.MaxDelay < 0:
+		return fmt.Errorf("retry: Config.MaxDelay is %v; want a positive delay, or zero for %v", c.MaxDelay, DefaultMaxDelay)
+	case c.MaxDelay > 0 && c.MaxDelay < base:
+		return fmt.Errorf("retry: Config.MaxDelay is %v, less than BaseDelay %v", c.MaxDelay, base)
+	}
+	if c.Strategy >= numStrategies {
+		return fmt.Errorf("retry: Config.Strategy is %v; want Exponential, Linear or Constant", c.Strategy)
+	}
+	if c.Jitter >= numJitters {
+		return fmt.Errorf("retry: Config.Jitter is %v; want FullJitter, NoJitter, EqualJitter or DecorrelatedJitter", c.Jitter)
+	}
+	for i, target := range c.RetryOn {
+		if target == nil {
+			return fmt.Errorf("retry: Config.RetryOn[%d] is nil", i)
+		}
+	}
+	return nil
+}
+
+// settings returns the settings of c, a valid Config, with the defaults
+// filled in.
+func (c *Config) settings() *settings {
+	s := &settings{
 		maxRetries:    c.MaxRetries,
 		base:          c.BaseDelay,
 		max:           c.MaxDelay,
@@ -137,40 +171,19 @@ func (c *Config) resolve() (settings, error) {
 		retryIf:       c.RetryIf,
 		retryRejected: c.RetryRejected,
 	}
-	switch {
-	case s.maxRetries == 0:
+	switch s.maxRetries {
+	case 0:
 		s.maxRetries = DefaultMaxRetries
-	case s.maxRetries == NoRetries:
+	case NoRetries:
 		s.maxRetries = 0
-	case s.maxRetries < 0:
-		return s, fmt.Errorf("retry: Config.MaxRetries is %d; want 0 or more, or NoRetries", c.MaxRetries)
 	}
-	switch {
-	case s.base == 0:
+	if s.base == 0 {
 		s.base = DefaultBaseDelay
-	case s.base < 0:
-		return s, fmt.Errorf("retry: Config.BaseDelay is %v; want a positive delay, or zero for %v", c.BaseDelay, DefaultBaseDelay)
 	}
-	switch {
-	case s.max == 0:
+	if s.max == 0 {
 		s.max = max(DefaultMaxDelay, s.base)
-	case s.max < 0:
-		return s, fmt.Errorf("retry: Config.MaxDelay is %v; want a positive delay, or zero for %v", c.MaxDelay, DefaultMaxDelay)
-	case s.max < s.base:
-		return s, fmt.Errorf("retry: Config.MaxDelay is %v, less than BaseDelay %v", c.MaxDelay, s.base)
 	}
-	if s.strategy >= numStrategies {
-		return s, fmt.Errorf("retry: Config.Strategy is %v; want Exponential, Linear or Constant", c.Strategy)
-	}
-	if s.jitter >= numJitters {
-		return s, fmt.Errorf("retry: Config.Jitter is %v; want FullJitter, NoJitter, EqualJitter or DecorrelatedJitter", c.Jitter)
-	}
-	for i, target := range s.retryOn {
-		if target == nil {
-			return s, fmt.Errorf("retry: Config.RetryOn[%d] is nil", i)
-		}
-	}
-	return s, nil
+	return s
 }
 
 // settings is a validated Config with its defaults filled in.

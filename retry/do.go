@@ -15,7 +15,10 @@ import (
 //
 // Do runs fn directly, with no pipeline: a first attempt that succeeds costs
 // little more than the call and allocates nothing, but records no spans or
-// metrics, and fn's context carries no attempt number. Listeners set by
+// metrics, and fn's context carries no attempt number. As a direct call
+// would, Do calls fn at least once, even with a context already done: fn is
+// expected to honour its context, and its error then ends the execution. (A
+// pipeline checks the context first, and runs nothing.) Listeners set by
 // [WithOnRetry] and [WithOnExhausted] are called, with the name set by
 // [WithName] ("retry") as the operation. For telemetry, build a [Retry] once
 // and use [Retry.Execute] or a [policy.Pipeline].
@@ -24,17 +27,34 @@ import (
 // option is [WithRetryIfResult], which needs [Get]. A panic in fn is not
 // retried: it reaches the caller, after Do has released its budget share.
 func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ...Option) error {
-	s, o, err := build(&cfg, opts)
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if rc := o.result; rc != nil {
+	l := loop{o: applyOptions(opts)}
+	if rc := l.o.result; rc != nil {
 		return fmt.Errorf("retry: WithRetryIfResult[%v] needs a value to test: use retry.Get", rc.typ)
 	}
-	_, err = run(ctx, &s, o, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, fn(ctx)
-	}, nil)
-	return err
+	if b := l.o.budget; b != nil {
+		b.begin()
+		defer l.end()
+	}
+	var err error
+	for {
+		if l.attempts > 0 && ctx.Err() != nil {
+			return l.stopped(ctx, err, "after attempt")
+		}
+		l.attempts++
+		if err = fn(ctx); err == nil {
+			l.succeeded()
+			return nil
+		}
+		if l.s == nil {
+			l.s = cfg.settings()
+		}
+		if again, stop := l.after(ctx, err); !again {
+			return stop
+		}
+	}
 }
 
 // Get is [Do] for a function with a value: it returns the value of the last
@@ -47,40 +67,26 @@ func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ..
 // Get fails at once, without calling fn, when cfg is invalid or the type of
 // WithRetryIfResult is not T.
 func Get[T any](ctx context.Context, cfg Config, fn func(context.Context) (T, error), opts ...Option) (T, error) {
-	s, o, err := build(&cfg, opts)
-	if err != nil {
-		var zero T
-		return zero, err
+	var v T
+	if err := cfg.validate(); err != nil {
+		return v, err
 	}
+	l := loop{o: applyOptions(opts)}
 	var pred func(T) bool
-	if rc := o.result; rc != nil {
+	if rc := l.o.result; rc != nil {
 		p, ok := rc.typed.(func(T) bool)
 		if !ok {
-			var zero T
-			return zero, fmt.Errorf("retry: WithRetryIfResult[%v] cannot test the %T of retry.Get", rc.typ, zero)
+			return v, fmt.Errorf("retry: WithRetryIfResult[%v] cannot test the %T of retry.Get", rc.typ, v)
 		}
 		pred = p
 	}
-	return run(ctx, &s, o, fn, pred)
-}
-
-// run is the loop of Do and Get: the pipeline's Run, with fn in place of the
-// rest of the pipeline.
-func run[T any](ctx context.Context, s *settings, o *options, fn func(context.Context) (T, error), pred func(T) bool) (T, error) {
-	l := loop{s: *s, o: o}
-	l.begin()
-	defer l.finish()
-	var (
-		v   T
-		err error
-	)
+	if b := l.o.budget; b != nil {
+		b.begin()
+		defer l.end()
+	}
+	var err error
 	for {
-		// As the core does before each attempt: a done context ends the
-		// execution, here only if the timer and the context raced.
-		if ctx.Err() != nil {
-			if l.attempts == 0 {
-				return v, contextError(ctx)
-			}
+		if l.attempts > 0 && ctx.Err() != nil {
 			return v, l.stopped(ctx, err, "after attempt")
 		}
 		l.attempts++
@@ -88,6 +94,9 @@ func run[T any](ctx context.Context, s *settings, o *options, fn func(context.Co
 		if err == nil && (pred == nil || !pred(v)) {
 			l.succeeded()
 			return v, nil
+		}
+		if l.s == nil {
+			l.s = cfg.settings()
 		}
 		if again, stop := l.after(ctx, err); !again {
 			return v, stop

@@ -22,6 +22,22 @@ type options struct {
 // noOptions are the options of a policy made with none; never modified.
 var noOptions = options{name: "retry"}
 
+// applyOptions applies opts. Only calls with options pay for them: Do with none
+// allocates nothing.
+func applyOptions(opts []Option) *options {
+	o := &noOptions
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if o == &noOptions {
+			o = &options{name: noOptions.name}
+		}
+		opt.apply(o)
+	}
+	return o
+}
+
 type optionFunc func(*options)
 
 func (f optionFunc) apply(o *options) { f(o) }

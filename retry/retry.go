@@ -27,39 +27,17 @@ var _ policy.Policy = (*Retry)(nil)
 // RetryOn. New copies cfg.RetryOn, so later changes to the slice do not
 // change the policy.
 func New(cfg Config, opts ...Option) (*Retry, error) {
-	s, o, err := build(&cfg, opts)
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s.retryOn = append([]error(nil), s.retryOn...)
-	r := &Retry{s: s, opts: o}
+	r := &Retry{s: *cfg.settings(), opts: applyOptions(opts)}
+	r.s.retryOn = append([]error(nil), r.s.retryOn...)
 	p, err := policy.New(r.opts.name, r)
 	if err != nil {
 		return nil, err
 	}
 	r.pipeline = p
 	return r, nil
-}
-
-// build validates cfg and applies opts.
-func build(cfg *Config, opts []Option) (settings, *options, error) {
-	s, err := cfg.resolve()
-	if err != nil {
-		return s, nil, err
-	}
-	o := &noOptions
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if o == &noOptions {
-			// Only calls with options pay for them: Do with none allocates
-			// nothing.
-			o = &options{name: noOptions.name}
-		}
-		opt.apply(o)
-	}
-	return s, o, nil
 }
 
 // Name returns the policy's name, "retry" unless [WithName] set another: the
@@ -79,27 +57,33 @@ func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) err
 // run out, and reports each retry, the exhaustion of the retries and the
 // refusals of a budget as events.
 func (r *Retry) Run(ctx context.Context, ex policy.Execution) error {
-	l := loop{s: r.s, o: r.opts, ex: ex, piped: true}
-	l.begin()
-	defer l.finish()
+	l := loop{s: &r.s, o: r.opts, ex: ex, piped: true}
+	if b := l.o.budget; b != nil {
+		b.begin()
+		defer l.end()
+	}
+	var err error
 	for {
+		if l.attempts > 0 && ctx.Err() != nil {
+			// The wait's timer and the context raced, and the timer won.
+			return l.stopped(ctx, err, "after attempt")
+		}
 		l.attempts++
-		err := ex.Next(ctx)
+		err = ex.Next(ctx)
 		if err == nil && (l.o.result == nil || !l.o.result.boxed(ex.Result())) {
 			l.succeeded()
 			return nil
 		}
-		if again, err := l.after(ctx, err); !again {
-			return err
+		if again, stop := l.after(ctx, err); !again {
+			return stop
 		}
 	}
 }
 
 // loop is the state of one execution of a Retry: what it has done so far and
-// the one timer its waits reuse. It lives on the caller's stack, and holds a
-// copy of the settings, so that Do's need not leave the stack either.
+// the one timer its waits reuse. It lives on the caller's stack.
 type loop struct {
-	s        settings
+	s        *settings // nil in Do and Get until an attempt fails
 	o        *options
 	ex       policy.Execution // valid when piped
 	piped    bool             // run by a pipeline: events go to ex
@@ -109,25 +93,16 @@ type loop struct {
 	holding  bool             // a retry holds a share of the budget
 }
 
-func (l *loop) begin() {
-	if b := l.o.budget; b != nil {
-		b.begin()
+// end releases what the execution holds of its budget, however it ends: it
+// is deferred, so that a panic that unwinds through Do releases it too. The
+// timer needs no stopping: a wait either receives its tick or stops it.
+func (l *loop) end() {
+	b := l.o.budget
+	if l.holding {
+		l.holding = false
+		b.release()
 	}
-}
-
-// finish releases what the execution holds, however it ends: a panic that
-// unwinds through Do included.
-func (l *loop) finish() {
-	if l.timer != nil {
-		l.timer.Stop()
-	}
-	if b := l.o.budget; b != nil {
-		if l.holding {
-			l.holding = false
-			b.release()
-		}
-		b.end()
-	}
+	b.end()
 }
 
 func (l *loop) succeeded() {

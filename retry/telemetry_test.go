@@ -53,7 +53,7 @@ func (r recorded) events(t *testing.T) (sdktrace.ReadOnlySpan, []string) {
 	for _, e := range exec.Events() {
 		attrs := map[attribute.Key]string{}
 		for _, kv := range e.Attributes {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		lines = append(lines, fmt.Sprintf("%s policy=%s attempt=%s delay=%s error.type=%s", e.Name,
 			attrs[policy.AttrPolicy], attrs[policy.AttrAttempt], attrs[policy.AttrDelay], attrs[policy.AttrErrorType]))
@@ -134,7 +134,7 @@ func TestExhaustionIsAnEventAndTheExecutionsError(t *testing.T) {
 		}
 		for _, kv := range exec.Attributes() {
 			if kv.Key == policy.AttrErrorType && kv.Value.AsString() != "retry_exhausted" {
-				t.Errorf("execution error.type = %v, want retry_exhausted", kv.Value.Emit())
+				t.Errorf("execution error.type = %v, want retry_exhausted", kv.Value.String())
 			}
 		}
 		if got := rec.counts(t); got["retry retry"] != 1 || got["retry retry.exhausted"] != 1 {

@@ -146,6 +146,29 @@ func TestCancellationDuringAWaitReturnsAtOnce(t *testing.T) {
 	}
 }
 
+func TestACancellationAtTheEndOfAWait(t *testing.T) {
+	// The wait's timer and the cancellation fire at the same instant: the
+	// second attempt runs or not, depending on which the policy sees first,
+	// but the execution always ends with both errors, at that instant.
+	for _, rn := range runners {
+		t.Run(rn.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				for range 50 {
+					ctx, cancel := context.WithCancel(context.Background())
+					time.AfterFunc(100*time.Millisecond, cancel)
+					start := time.Now()
+					f := failing(times(10, errFlaky)...)
+					err := rn.run(t, ctx, retry.Config{Jitter: retry.NoJitter}, f.run)
+					if f.calls > 2 || time.Since(start) != 100*time.Millisecond || !errors.Is(err, context.Canceled) || !errors.Is(err, errFlaky) {
+						t.Fatalf("err = %v after %d calls and %v; want context.Canceled with the last attempt's error, at 100ms", err, f.calls, time.Since(start))
+					}
+					cancel()
+				}
+			})
+		})
+	}
+}
+
 func TestADelayThatWouldPassTheDeadlineIsNotStarted(t *testing.T) {
 	for _, rn := range runners {
 		t.Run(rn.name, func(t *testing.T) {
