@@ -20,8 +20,9 @@ import (
 // expected to honour its context, and its error then ends the execution. (A
 // pipeline checks the context first, and runs nothing.) Listeners set by
 // [WithOnRetry] and [WithOnExhausted] are called, with the name set by
-// [WithName] ("retry") as the operation. For telemetry, build a [Retry] once
-// and use [Retry.Execute] or a [policy.Pipeline].
+// [WithName] ("retry") as the operation. Options cost one small allocation
+// per call. For telemetry, or options on a hot path, build a [Retry] once and
+// use [Retry.Execute] or a [policy.Pipeline].
 //
 // Do fails at once, without calling fn, when cfg is invalid (see [New]) or an
 // option is [WithRetryIfResult], which needs [Get]. A panic in fn is not

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/retry"
@@ -138,6 +139,26 @@ func TestALaterResultPredicateReplacesAnEarlierOne(t *testing.T) {
 			retry.WithRetryIfResult(func(r response) bool { return r.status == 500 }))
 		if err != nil || v.status != 503 || *calls != 1 {
 			t.Errorf("got %v, %v after %d calls; want the 503 accepted by the second predicate", v, err, *calls)
+		}
+	})
+}
+
+func TestAResultRetryEndsWithTheContextsErrorAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Second, cancel)
+		fn, calls := statuses(503, 503, 503)
+		_, err := retry.Get(ctx, retry.Config{BaseDelay: time.Hour, Jitter: retry.NoJitter}, fn, unavailable)
+		if err != context.Canceled || *calls != 1 {
+			t.Errorf("cancelled: err = %v after %d calls; want context.Canceled alone after one", err, *calls)
+		}
+
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		fn, calls = statuses(503, 503, 503)
+		_, err = retry.Get(ctx, retry.Config{BaseDelay: time.Hour, Jitter: retry.NoJitter}, fn, unavailable)
+		if !errors.Is(err, context.DeadlineExceeded) || *calls != 1 {
+			t.Errorf("deadline: err = %v after %d calls; want context.DeadlineExceeded after one", err, *calls)
 		}
 	})
 }

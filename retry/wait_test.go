@@ -342,3 +342,58 @@ func TestASuccessfulFirstAttemptAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestTheChainOfAnErrorIsSearchedForRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tests := []struct {
+			name  string
+			err   error
+			waits []time.Duration // nil: not retried
+		}{
+			{"joined with another error", errors.Join(errFlaky, fmt.Errorf("server: %w", pushback{3 * time.Second})), []time.Duration{3 * time.Second}},
+			{"a permanent error among others", errors.Join(errFlaky, retry.Permanent(errFlaky)), nil},
+			{"a joined panic", errors.Join(errFlaky, &policy.PanicError{Value: "boom"}), nil},
+		}
+		for _, tt := range tests {
+			gaps, err := timeline(t, func(fn func(context.Context) error) error {
+				return retry.Do(context.Background(), retry.Config{}, fn)
+			}, tt.err)
+			if tt.waits == nil {
+				if err != tt.err || len(gaps) != 0 {
+					t.Errorf("%s: err = %v after waits %v, want the error at once", tt.name, err, gaps)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprint(gaps) != fmt.Sprint(tt.waits) {
+				t.Errorf("%s: err = %v after waits %v, want success after %v", tt.name, err, gaps, tt.waits)
+			}
+		}
+	})
+}
+
+func TestACancellationWithACauseKeepsTheCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		shutdown := fmt.Errorf("shutting down: %w", context.Canceled)
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(time.Second, func() { cancel(shutdown) })
+		err := retry.Do(ctx, retry.Config{BaseDelay: time.Hour, Jitter: retry.NoJitter}, failing(errFlaky).run)
+		if !errors.Is(err, shutdown) || !errors.Is(err, context.Canceled) || !errors.Is(err, errFlaky) {
+			t.Errorf("err = %v, want the cause, context.Canceled and the attempt's error", err)
+		}
+	})
+}
+
+func TestACancellationBeforeAZeroWaitStartsNoAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Full jitter over [0, 1ns] draws zero waits half the time.
+		for range 20 {
+			ctx, cancel := context.WithCancel(context.Background())
+			f := failing(times(10, errFlaky)...)
+			err := retry.Do(ctx, retry.Config{BaseDelay: 1, MaxDelay: 1}, f.run,
+				retry.WithOnRetry(func(string, int, time.Duration) { cancel() }))
+			if f.calls != 1 || !errors.Is(err, context.Canceled) || !errors.Is(err, errFlaky) {
+				t.Fatalf("err = %v after %d calls, want context.Canceled with the attempt's error after one", err, f.calls)
+			}
+		}
+	})
+}
