@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer that the demo's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With no backend the demo serves, calls itself, goes through an outage, and
+// prints its spans one per line; it stops cleanly when its time is up.
+func TestDemoRunsOnItsOwn(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	var out syncBuffer
+	err := run(context.Background(), []string{
+		"-addr", "127.0.0.1:0", "-duration", "1500ms", "-every", "20ms",
+		"-outage-every", "300ms", "-outage-for", "400ms",
+	}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		`(?m)^  metrics     http://127\.0\.0\.1:\d+/metrics`,
+		`(?m)^  health      http://127\.0\.0\.1:\d+/health`,
+		`(?m)^span "upstream execute" trace=\w{32} span=\w{16} parent=\w{16} `,
+		`(?m)^span "upstream attempt" .* resilience\.attempt=1`,
+		`(?m)^span "GET /" trace=\w{32}`,
+		`\| retry\{resilience\.policy=retry resilience\.attempt=2`,
+		`\| breaker\.rejected\{`,
+		`(?m)^demo: the upstream is down for 400ms`,
+		`(?m)^demo: stopping$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(got) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", got)
+	}
+}
+
+func TestDemoWritesSpansToAFile(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	file := filepath.Join(t.TempDir(), "spans.log")
+	var out syncBuffer
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-duration", "300ms", "-every", "20ms", "-traces", file}, &out); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `span "upstream execute"`) || strings.Contains(out.String(), `span "`) {
+		t.Errorf("spans not in the file alone:\nfile:\n%s\nstdout:\n%s", data, out.String())
+	}
+}
+
+func TestDemoRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-every", "-1s"},
+		{"-nonsense"},
+		{"extra"},
+		{"-addr", "256.0.0.1:0", "-duration", "1s"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out syncBuffer
+			if err := run(ctx, args, &out); err == nil {
+				t.Errorf("run(%q) succeeded", args)
+			}
+		})
+	}
+}
