@@ -129,7 +129,13 @@ func BenchmarkCheckAllParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkFloorReport builds by hand what Report returns: a map of results.
+var (
+	reportSink map[string]health.CheckResult
+	timeSink   time.Time
+)
+
+// BenchmarkFloorReport builds by hand what Report returns: under a lock, a
+// timestamp and a map of results.
 func BenchmarkFloorReport(b *testing.B) {
 	var mu sync.Mutex
 	results := make([]health.CheckResult, benchChecks)
@@ -139,12 +145,13 @@ func BenchmarkFloorReport(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		mu.Lock()
+		now := time.Now()
 		m := make(map[string]health.CheckResult, len(results))
 		for _, r := range results {
 			m[r.Name] = r
 		}
 		mu.Unlock()
-		_ = m
+		reportSink, timeSink = m, now
 	}
 }
 

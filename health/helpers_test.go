@@ -60,13 +60,6 @@ func (s *script) check(context.Context) error {
 	return err
 }
 
-// set makes every later run return err.
-func (s *script) set(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = []error{err}
-}
-
 func (s *script) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
