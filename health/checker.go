@@ -111,6 +111,10 @@ func (c *Checker) Config() Config { return c.cfg }
 // [WithTimeout], [WithFailureThreshold] and [WithLiveness]. Register fails
 // when name is empty or already registered ([ErrDuplicateCheck]), fn is nil,
 // an option is out of range, or the checker is stopped.
+//
+// A check registered on a started checker first runs in the loop's next
+// round; until then it is Unknown, and so is the overall status, which makes
+// the readiness endpoint fail. Register checks before [Checker.Start].
 func (c *Checker) Register(name string, fn func(context.Context) error, opts ...CheckOption) error {
 	if name == "" {
 		return errors.New("health: Register: check name must not be empty")
