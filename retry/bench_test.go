@@ -116,34 +116,6 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
-// BenchmarkDoTokenBucketParallel adds a shared token bucket: a full bucket
-// costs a success one atomic load.
-func BenchmarkDoTokenBucketParallel(b *testing.B) {
-	budget, _ := retry.NewTokenBucket(10, 0.1)
-	opt := retry.WithBudget(budget)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			_ = retry.Do(ctx, retry.Config{}, op, opt)
-		}
-	})
-}
-
-// BenchmarkDoConcurrencyBudgetParallel adds a shared concurrency budget: two
-// contended atomic adds per execution.
-func BenchmarkDoConcurrencyBudgetParallel(b *testing.B) {
-	budget, _ := retry.NewConcurrencyBudget(20, 3)
-	opt := retry.WithBudget(budget)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			_ = retry.Do(ctx, retry.Config{}, op, opt)
-		}
-	})
-}
-
 // pass is a policy that only runs the rest of the pipeline: in a floor
 // pipeline, it stands where the retry stands in the measured one, so that
 // the ratio is the retry's own cost.
@@ -194,6 +166,23 @@ func BenchmarkFloorPipelineParallel(b *testing.B) { benchPipelineParallel(b, off
 // BenchmarkFloorPipeline, 0 allocations.
 func BenchmarkPipelineRetry(b *testing.B)         { benchPipeline(b, off(b, newRetry(b))) }
 func BenchmarkPipelineRetryParallel(b *testing.B) { benchPipelineParallel(b, off(b, newRetry(b))) }
+
+// BenchmarkPipelineRetryTokenBucketParallel adds a shared token bucket: a
+// success on a full bucket costs one atomic load. Target ≈ 1×
+// BenchmarkPipelineRetryParallel.
+func BenchmarkPipelineRetryTokenBucketParallel(b *testing.B) {
+	budget, _ := retry.NewTokenBucket(10, 0.1)
+	r, _ := retry.New(retry.Config{}, retry.WithBudget(budget))
+	benchPipelineParallel(b, off(b, r))
+}
+
+// BenchmarkPipelineRetryConcurrencyBudgetParallel adds a shared concurrency
+// budget: two contended atomic adds per execution.
+func BenchmarkPipelineRetryConcurrencyBudgetParallel(b *testing.B) {
+	budget, _ := retry.NewConcurrencyBudget(20, 3)
+	r, _ := retry.New(retry.Config{}, retry.WithBudget(budget))
+	benchPipelineParallel(b, off(b, r))
+}
 
 func breakerAndTimeout(b *testing.B) []policy.Policy {
 	br, err := breaker.New("bench", breaker.Config{})
