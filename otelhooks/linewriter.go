@@ -66,7 +66,7 @@ func formatSpan(b *strings.Builder, s sdktrace.ReadOnlySpan) {
 
 func writeAttrs(b *strings.Builder, attrs []attribute.KeyValue) {
 	for _, kv := range attrs {
-		v := kv.Value.Emit()
+		v := kv.Value.String()
 		if kv.Value.Type() == attribute.STRING && strings.ContainsAny(v, " \"{}|=") {
 			v = strconv.Quote(v)
 		}

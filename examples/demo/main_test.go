@@ -43,8 +43,8 @@ func TestDemoRunsOnItsOwn(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
 	var out syncBuffer
 	err := run(context.Background(), []string{
-		"-addr", "127.0.0.1:0", "-duration", "1500ms", "-every", "20ms",
-		"-outage-every", "300ms", "-outage-for", "400ms",
+		"-addr", "127.0.0.1:0", "-duration", "2s", "-every", "20ms",
+		"-outage-every", "300ms", "-outage-for", "1s",
 	}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
@@ -58,7 +58,7 @@ func TestDemoRunsOnItsOwn(t *testing.T) {
 		`(?m)^span "GET /" trace=\w{32}`,
 		`\| retry\{resilience\.policy=retry resilience\.attempt=2`,
 		`\| breaker\.rejected\{`,
-		`(?m)^demo: the upstream is down for 400ms`,
+		`(?m)^demo: the upstream is down for 1s`,
 		`(?m)^demo: stopping$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
