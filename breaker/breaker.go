@@ -34,9 +34,11 @@ type Breaker struct {
 	openErr atomic.Pointer[OpenError] // the rejection of the current trip
 	trials  atomic.Int32              // trial calls in flight; changes under mu
 
-	fullErr   *OpenError // the rejection of a full half-open breaker
-	forcedErr *OpenError // the rejection of a forced-open breaker
-	gaugeOpts [numStates]metric.ObserveOption
+	timed       bool       // calls are timed, for the slow-call rule
+	consecutive bool       // consecutive mode, not sliding-window
+	fullErr     *OpenError // the rejection of a full half-open breaker
+	forcedErr   *OpenError // the rejection of a forced-open breaker
+	gaugeOpts   [numStates]metric.ObserveOption
 
 	mu            sync.Mutex
 	successes     int   // trial successes since the breaker went half-open
@@ -93,6 +95,8 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 		fullErr:   &OpenError{Name: name, State: HalfOpen},
 		forcedErr: &OpenError{Name: name, State: ForcedOpen},
 	}
+	b.timed = s.window != nil && s.window.slow > 0
+	b.consecutive = s.window == nil
 	b.win.init(s.window)
 	track(b, o.mp)
 	return b, nil
@@ -117,13 +121,24 @@ const (
 )
 
 // ticket is what admitting a call gives the code that records its outcome.
+// With four fields at most it stays in registers (the compiler keeps only
+// such structs out of memory), which the closed path needs to be fast.
 type ticket struct {
 	kind  callKind
-	timed bool   // start is set: slow calls are counted
+	flags uint8  // flagTimed, flagHalfOpened
 	gen   uint32 // the generation that admitted the call
-	start int64  // when the call started, on the breaker's clock
-	wait  int64  // for a call rejected by an open breaker: the time to its next trial
+	// at is a reading of the breaker's clock: when the call started, for a
+	// timed call; the time left until the next trial, for a call rejected
+	// by an open breaker.
+	at int64
 }
+
+const (
+	flagTimed      uint8 = 1 << iota // at is when the call started: slow calls are counted
+	flagHalfOpened                   // admitting the call moved the breaker from open to half-open
+)
+
+func (t ticket) timed() bool { return t.flags&flagTimed != 0 }
 
 // change is a change of state, for the execution that caused it to report.
 type change struct {
@@ -137,18 +152,25 @@ type change struct {
 // "forced_open", Delay the time until the next trial) and the changes of
 // state the execution causes.
 func (b *Breaker) Run(ctx context.Context, ex policy.Execution) error {
-	if err := contextError(ctx); err != nil {
-		return err // a call that cannot start says nothing of the dependency
+	if ctx.Err() != nil {
+		return contextError(ctx) // a call that cannot start says nothing of the dependency
 	}
-	t, ch, rej := b.admit()
-	if ch.ok {
-		reportChange(ex, ch)
+	// admit, with its fast path inlined by hand.
+	var t ticket
+	var rej *OpenError
+	if w := b.word.Load(); w&stateMask == uint64(Closed) && !b.timed {
+		t = ticket{kind: closedCall, gen: genOf(w)}
+	} else {
+		t, rej = b.admitOther()
+	}
+	if t.flags&flagHalfOpened != 0 {
+		reportChange(ex, change{ok: true, from: Open, to: HalfOpen})
 	}
 	if rej != nil {
 		ex.Report(policy.Event{
 			Kind:   policy.EventBreakerRejected,
 			Reason: rej.reason(),
-			Delay:  time.Duration(t.wait),
+			Delay:  time.Duration(t.at),
 			Err:    rej,
 		})
 		return rej
@@ -161,8 +183,10 @@ func (b *Breaker) Run(ctx context.Context, ex policy.Execution) error {
 	}()
 	err := ex.Next(ctx)
 	finished = true
-	if ch := b.finish(t, b.verdict(err)); ch.ok {
-		reportChange(ex, ch)
+	if err != nil || t.kind != closedCall || !b.consecutive || b.word.Load()&failMask != 0 {
+		if ch := b.finishOther(t, b.verdict(err)); ch.ok {
+			reportChange(ex, ch)
+		}
 	}
 	return err
 }
@@ -177,12 +201,19 @@ func reportChange(ex policy.Execution, ch change) {
 // Execute returns its error and counts nothing. A panic in fn counts as a
 // failure, frees what the call holds, and goes on up the stack.
 func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) error {
-	if err := contextError(ctx); err != nil {
-		return err
+	if ctx.Err() != nil {
+		return contextError(ctx)
 	}
-	t, _, rej := b.admit()
-	if rej != nil {
-		return rej
+	// admit and finish, with their fast paths inlined by hand: the
+	// compiler finds them too big to inline.
+	var t ticket
+	if w := b.word.Load(); w&stateMask == uint64(Closed) && !b.timed {
+		t = ticket{kind: closedCall, gen: genOf(w)}
+	} else {
+		var rej *OpenError
+		if t, rej = b.admitOther(); rej != nil {
+			return rej
+		}
 	}
 	finished := false
 	defer func() {
@@ -192,7 +223,9 @@ func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) e
 	}()
 	err := fn(ctx)
 	finished = true
-	b.finish(t, b.verdict(err))
+	if err != nil || t.kind != closedCall || !b.consecutive || b.word.Load()&failMask != 0 {
+		b.finishOther(t, b.verdict(err))
+	}
 	return err
 }
 
@@ -210,25 +243,33 @@ func contextError(ctx context.Context) error {
 	return err
 }
 
-// admit decides whether a call may run. It returns the call's ticket, or the
-// rejection; and the change of state it made, if any.
-func (b *Breaker) admit() (ticket, change, *OpenError) {
+// admit decides whether a call may run: it returns the call's ticket, or the
+// rejection. Its closed path is small enough to be inlined.
+func (b *Breaker) admit() (ticket, *OpenError) {
+	if w := b.word.Load(); w&stateMask == uint64(Closed) && !b.timed {
+		return ticket{kind: closedCall, gen: genOf(w)}, nil
+	}
+	return b.admitOther()
+}
+
+// admitOther is admit for the other states, and for timed calls.
+func (b *Breaker) admitOther() (ticket, *OpenError) {
 	w := b.word.Load()
 	switch stateOf(w) {
 	case Closed:
 		t := ticket{kind: closedCall, gen: genOf(w)}
-		if b.s.window != nil && b.s.window.slow > 0 {
-			t.timed, t.start = true, b.now()
+		if b.timed {
+			t.flags, t.at = flagTimed, b.now()
 		}
-		return t, change{}, nil
+		return t, nil
 	case Disabled:
-		return ticket{kind: passCall}, change{}, nil
+		return ticket{kind: passCall}, nil
 	case ForcedOpen:
-		return ticket{}, change{}, b.forcedErr
+		return ticket{}, b.forcedErr
 	case Open:
 		e := b.openErr.Load()
 		if now := b.now(); now < e.trialAt {
-			return ticket{wait: e.trialAt - now}, change{}, e
+			return ticket{at: e.trialAt - now}, e
 		}
 	}
 	return b.admitSlow()
@@ -236,43 +277,53 @@ func (b *Breaker) admit() (ticket, change, *OpenError) {
 
 // admitSlow is admit for the open breaker whose cooldown is over, and for the
 // half-open one: under the lock.
-func (b *Breaker) admitSlow() (ticket, change, *OpenError) {
+func (b *Breaker) admitSlow() (ticket, *OpenError) {
 	now := b.now()
 	b.mu.Lock()
 	w := b.word.Load()
-	var ch change
+	var t ticket
 	switch stateOf(w) {
 	case Open:
 		e := b.openErr.Load()
 		if now < e.trialAt {
 			b.mu.Unlock()
-			return ticket{wait: e.trialAt - now}, ch, e
+			return ticket{at: e.trialAt - now}, e
 		}
-		ch = b.transitionLocked(HalfOpen)
+		b.transitionLocked(HalfOpen)
+		t.flags |= flagHalfOpened
 		w = b.word.Load()
 	case HalfOpen:
-	default: // it changed since admit looked: start again
+	default: // it changed since admitOther looked: start again
 		b.mu.Unlock()
-		return b.admit()
+		return b.admitOther()
 	}
 	if int(b.trials.Load()) >= b.s.halfOpenMax {
 		b.mu.Unlock()
-		b.afterChange(ch)
-		return ticket{}, ch, b.fullErr
+		b.afterChange(t.flags&flagHalfOpened != 0)
+		return t, b.fullErr
 	}
 	b.trials.Add(1)
 	b.mu.Unlock()
-	b.afterChange(ch)
-	t := ticket{kind: trialCall, gen: genOf(w)}
-	if b.s.window != nil && b.s.window.slow > 0 {
-		t.timed, t.start = true, now
+	b.afterChange(t.flags&flagHalfOpened != 0)
+	t.kind, t.gen = trialCall, genOf(w)
+	if b.timed {
+		t.flags, t.at = t.flags|flagTimed, now
 	}
-	return t, ch, nil
+	return t, nil
 }
 
 // finish counts the outcome v of the call that t admitted, and returns the
-// change of state that made, if any.
+// change of state that made, if any. Its path for a success in consecutive
+// mode with no failures to reset, whatever the state, is small enough to be
+// inlined.
 func (b *Breaker) finish(t ticket, v Verdict) change {
+	if v == Success && t.kind == closedCall && b.consecutive && b.word.Load()&failMask == 0 {
+		return change{}
+	}
+	return b.finishOther(t, v)
+}
+
+func (b *Breaker) finishOther(t ticket, v Verdict) change {
 	switch t.kind {
 	case closedCall:
 		if b.s.window == nil {
@@ -319,7 +370,7 @@ func (b *Breaker) trip(gen uint32) change {
 		ch = b.transitionLocked(Open)
 	}
 	b.mu.Unlock()
-	b.afterChange(ch)
+	b.afterChange(ch.ok)
 	return ch
 }
 
@@ -330,20 +381,25 @@ func (b *Breaker) recordWindow(t ticket, v Verdict) change {
 		return change{}
 	}
 	var now int64
-	if t.timed || b.s.window.buckets > 0 {
+	if t.timed() || b.s.window.buckets > 0 {
 		now = b.now()
 	}
-	slow := t.timed && now-t.start >= int64(b.s.window.slow)
+	slow := t.timed() && now-t.at >= int64(b.s.window.slow)
+	if v == Success && !slow && b.win.clean.Load() {
+		// The window is full of successes: this one changes nothing. (Or
+		// the call is stale, and would not count.)
+		return change{}
+	}
 	b.mu.Lock()
 	var ch change
 	if w := b.word.Load(); genOf(w) == t.gen && stateOf(w) == Closed {
 		b.win.add(now, v == Failure, slow)
-		if b.win.tripped() {
+		if b.win.tripped(v == Failure, slow) {
 			ch = b.transitionLocked(Open)
 		}
 	}
 	b.mu.Unlock()
-	b.afterChange(ch)
+	b.afterChange(ch.ok)
 	return ch
 }
 
@@ -351,20 +407,20 @@ func (b *Breaker) recordWindow(t ticket, v Verdict) change {
 // breaker is still in the half-open state that admitted it.
 func (b *Breaker) recordTrial(t ticket, v Verdict) change {
 	var now int64
-	if t.timed {
+	if t.timed() {
 		now = b.now()
 	}
 	b.mu.Lock()
 	b.trials.Add(-1)
 	var ch change
 	if w := b.word.Load(); genOf(w) == t.gen && stateOf(w) == HalfOpen {
-		if v == Success && t.timed && now-t.start >= int64(b.s.window.slow) {
+		if v == Success && t.timed() && now-t.at >= int64(b.s.window.slow) {
 			v = Failure // a slow trial: the dependency has not recovered
 		}
 		ch = b.trialLocked(v)
 	}
 	b.mu.Unlock()
-	b.afterChange(ch)
+	b.afterChange(ch.ok)
 	return ch
 }
 
@@ -400,6 +456,7 @@ func (b *Breaker) transitionLocked(to State) change {
 		b.openedAt = now
 		b.openErr.Store(&OpenError{Name: b.name, State: Open, NextTrial: b.timeAt(at), trialAt: at})
 	}
+	b.win.setClean(false) // before the new generation: see window.clean
 	w := b.resetLocked(to)
 	sc := StateChange{Name: b.name, From: stateOf(w), To: to, Counts: b.countsAt(w)}
 	b.successes, b.trialFailures = 0, 0
@@ -457,12 +514,12 @@ func (b *Breaker) set(to State) {
 	if stateOf(b.word.Load()) != to {
 		ch = b.transitionLocked(to)
 	} else if to == Closed {
-		b.resetLocked(Closed)
 		b.win.reset()
+		b.resetLocked(Closed)
 		b.trips = 0
 	}
 	b.mu.Unlock()
-	b.afterChange(ch)
+	b.afterChange(ch.ok)
 }
 
 // State returns the breaker's state. An open breaker whose cooldown has

@@ -62,6 +62,10 @@ func (b *Breaker) verdict(err error) Verdict {
 	if err == nil {
 		return Success
 	}
+	return b.classify(err)
+}
+
+func (b *Breaker) classify(err error) Verdict {
 	if pe := (*policy.PanicError)(nil); errors.As(err, &pe) {
 		return Failure
 	}

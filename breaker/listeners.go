@@ -72,9 +72,9 @@ func (b *Breaker) queueLocked(sc StateChange) {
 }
 
 // afterChange delivers the queued changes, once the lock is released, when
-// ch says there is one.
-func (b *Breaker) afterChange(ch change) {
-	if ch.ok {
+// there was a change.
+func (b *Breaker) afterChange(changed bool) {
+	if changed {
 		b.deliver()
 	}
 }

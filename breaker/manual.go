@@ -20,7 +20,7 @@ import "sync/atomic"
 // it. Unlike CanExecute, Allow cannot leak a slot or count a call twice, and
 // it times the call for the slow-call rule; it costs one small allocation.
 func (b *Breaker) Allow() (done func(err error), err error) {
-	t, _, rej := b.admit()
+	t, rej := b.admit()
 	if rej != nil {
 		return noDone, rej
 	}
@@ -46,7 +46,7 @@ func noDone(error) {}
 // of state, or code paths may forget to record, prefer [Breaker.Allow].
 // Manual records are not timed, so the slow-call rule does not see them.
 func (b *Breaker) CanExecute() bool {
-	_, _, rej := b.admit()
+	_, rej := b.admit()
 	return rej == nil
 }
 
@@ -88,5 +88,5 @@ func (b *Breaker) recordManual(v Verdict) {
 		ch = b.trialLocked(v)
 	}
 	b.mu.Unlock()
-	b.afterChange(ch)
+	b.afterChange(ch.ok)
 }

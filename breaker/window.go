@@ -1,5 +1,7 @@
 package breaker
 
+import "sync/atomic"
+
 // window holds the outcomes of the recent calls of a closed breaker in
 // sliding-window mode: the last Size calls (count-based), or the calls of the
 // last Buckets steps of time (time-based). It is guarded by the breaker's
@@ -18,6 +20,12 @@ type window struct {
 	head    int64
 
 	calls, failures, slow int // totals over the window
+
+	// clean is set while a count-based window is full of calls that neither
+	// failed nor were slow: one more such call leaves it as it is, so the
+	// breaker records it without taking its lock. It is read without the
+	// lock, and cleared before each change of generation.
+	clean atomic.Bool
 }
 
 type bucket struct{ calls, failures, slow int }
@@ -47,28 +55,32 @@ func (w *window) add(now int64, failure, slow bool) {
 	if slow {
 		s = 1
 	}
-	if w.ring != nil {
-		if w.calls == len(w.ring) { // full: the oldest call leaves
-			old := w.ring[w.next]
-			w.calls--
-			w.failures -= int(old & bitFailure)
-			w.slow -= int(old&bitSlow) >> 1
-		}
-		w.ring[w.next] = uint8(f) | uint8(s)<<1
-		w.next++
-		if w.next == len(w.ring) {
-			w.next = 0
-		}
-	} else {
+	if w.ring == nil {
 		w.advance(now)
 		b := &w.buckets[w.head%int64(len(w.buckets))]
 		b.calls++
 		b.failures += f
 		b.slow += s
+		w.calls++
+		w.failures += f
+		w.slow += s
+		return
+	}
+	if w.calls == len(w.ring) { // full: the oldest call leaves
+		old := w.ring[w.next]
+		w.calls--
+		w.failures -= int(old & bitFailure)
+		w.slow -= int(old&bitSlow) >> 1
+	}
+	w.ring[w.next] = uint8(f) | uint8(s)<<1
+	w.next++
+	if w.next == len(w.ring) {
+		w.next = 0
 	}
 	w.calls++
 	w.failures += f
 	w.slow += s
+	w.setClean(w.calls == len(w.ring) && w.failures == 0 && w.slow == 0)
 }
 
 // advance moves a time-based window to the step of now, dropping the calls
@@ -92,8 +104,15 @@ func (w *window) advance(now int64) {
 	}
 }
 
+func (w *window) setClean(clean bool) {
+	if w.clean.Load() != clean {
+		w.clean.Store(clean)
+	}
+}
+
 // reset empties the window.
 func (w *window) reset() {
+	w.setClean(false)
 	// The ring's old outcomes need no clearing: they are overwritten before
 	// the window is full again, which is when they would be read.
 	w.next = 0
@@ -105,9 +124,18 @@ func (w *window) counts() Counts {
 	return Counts{Failures: w.failures, Calls: w.calls, SlowCalls: w.slow}
 }
 
-// tripped reports whether the window's rates open the breaker.
-func (w *window) tripped() bool {
+// tripped reports whether the window's rates open the breaker, once the call
+// whose outcome was failure and slow has been added.
+func (w *window) tripped(failure, slow bool) bool {
 	if w.ws == nil || w.calls < w.ws.minCalls || w.calls == 0 {
+		return false
+	}
+	// In a count-based window, where calls leave only as others enter, the
+	// rates can reach their thresholds only as a failed or slow call enters,
+	// or as the window reaches its MinimumCalls: skip the arithmetic
+	// otherwise. In a time-based one, calls leave with time, and successes
+	// leaving raise the rates.
+	if w.ring != nil && !failure && !slow && w.calls != w.ws.minCalls {
 		return false
 	}
 	calls := float64(w.calls)

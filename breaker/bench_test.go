@@ -1,0 +1,197 @@
+package breaker_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aragora/resilience/breaker"
+	"github.com/aragora/resilience/policy"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// The floors: what the breaker's paths are measured against, in the same run.
+
+// fnVar keeps the compiler from inlining the protected function away.
+var fnVar = succeed
+
+func BenchmarkFloorDirectCall(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			_ = fnVar(ctx)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = fnVar(ctx)
+			}
+		})
+	})
+}
+
+func BenchmarkFloorAtomicAdd(b *testing.B) {
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			n.Add(1)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n.Add(1)
+			}
+		})
+	})
+}
+
+// benchExecute measures cb.Execute of a function returning nil, serial and
+// parallel.
+func benchExecute(b *testing.B, cb *breaker.Breaker, wantErr bool) {
+	ctx := context.Background()
+	check := func(err error) {
+		if (err != nil) != wantErr {
+			b.Fatalf("Execute: %v", err)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			check(cb.Execute(ctx, fnVar))
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := cb.Execute(ctx, fnVar); (err != nil) != wantErr {
+					panic(err)
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkClosed is the closed-state success path of consecutive mode:
+// lock-free, no clock. Target: ≤ 2× FloorAtomicAdd, 0 allocs.
+func BenchmarkClosed(b *testing.B) {
+	benchExecute(b, newBreaker(b, breaker.Config{}), false)
+}
+
+// BenchmarkClosedManual is the same path through CanExecute and
+// RecordSuccess.
+func BenchmarkClosedManual(b *testing.B) {
+	cb := newBreaker(b, breaker.Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if cb.CanExecute() {
+			cb.RecordSuccess()
+		}
+	}
+}
+
+// BenchmarkOpenReject is the rejection of an open breaker. Target: 0 allocs.
+func BenchmarkOpenReject(b *testing.B) {
+	cb := newBreaker(b, breaker.Config{FailureThreshold: 1, Cooldown: time.Hour})
+	trip(b, cb, 1)
+	benchExecute(b, cb, true)
+}
+
+// BenchmarkCountWindow is the closed path of a count-based sliding window
+// full of successes, the healthy steady state. Target: ≤ 4× FloorAtomicAdd.
+func BenchmarkCountWindow(b *testing.B) {
+	benchExecute(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Size: 100}}), false)
+}
+
+// BenchmarkCountWindowMixed is the closed path of a count-based window that
+// holds a failure, one call in a hundred failing: every call takes the
+// breaker's lock, unlike in a window full of successes.
+func BenchmarkCountWindowMixed(b *testing.B) {
+	cb := newBreaker(b, breaker.Config{Window: &breaker.Window{Size: 100}})
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			if i%100 == 0 {
+				cb.Execute(ctx, fail)
+			} else {
+				cb.Execute(ctx, fnVar)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				if i%100 == 0 {
+					cb.Execute(ctx, fail)
+				} else {
+					cb.Execute(ctx, fnVar)
+				}
+			}
+		})
+	})
+	if cb.State() != breaker.Closed {
+		b.Fatal("the mixed stream opened the breaker")
+	}
+}
+
+// BenchmarkTimeWindow is the closed path of a time-based sliding window,
+// which reads the clock at each call.
+func BenchmarkTimeWindow(b *testing.B) {
+	benchExecute(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Duration: time.Minute}}), false)
+}
+
+func offPipeline(b *testing.B, policies ...policy.Policy) *policy.Pipeline {
+	return policy.MustNew("bench", policies...).With(
+		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
+		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
+}
+
+func benchPipeline(b *testing.B, p *policy.Pipeline) {
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := p.Execute(ctx, fnVar); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := p.Execute(ctx, fnVar); err != nil {
+					panic(err)
+				}
+			}
+		})
+	})
+}
+
+// passThrough is the least a policy can do: run the rest of the pipeline.
+type passThrough struct{}
+
+func (passThrough) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
+
+// BenchmarkFloorPipeline is a pipeline with a policy that does nothing,
+// telemetry off: what the breaker in a pipeline is measured against.
+func BenchmarkFloorPipeline(b *testing.B) {
+	benchPipeline(b, offPipeline(b, passThrough{}))
+}
+
+// BenchmarkPipeline is the breaker, closed, in a pipeline, telemetry off.
+func BenchmarkPipeline(b *testing.B) {
+	benchPipeline(b, offPipeline(b, newBreaker(b, breaker.Config{})))
+}
