@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/aragora/resilience/breaker"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -81,5 +80,3 @@ func hold(t testing.TB, b *breaker.Breaker) (release func(error), admitted bool)
 	}
 	return done, true
 }
-
-const minute = time.Minute
