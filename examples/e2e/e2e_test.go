@@ -66,14 +66,6 @@ func scenario(t *testing.T) run {
 			t.Errorf("telemetry shutdown: %v", err)
 		}
 	})
-	lis, err := net.Listen("tcp", metricsAddr)
-	if err != nil {
-		t.Fatalf("cannot serve /metrics where Prometheus scrapes it: %v (is another end-to-end run going on?)", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-
 	cb, err := otelhooks.NewMetricsCallbacks("e2e")
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +83,17 @@ func scenario(t *testing.T) run {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
+
+	// Serve /metrics once the service is built: health.NewChecker registers
+	// its gauge's callback before the checker is complete, and a scrape in
+	// between would find it half made.
+	lis, err := net.Listen("tcp", metricsAddr)
+	if err != nil {
+		t.Fatalf("cannot serve /metrics where Prometheus scrapes it: %v (is another end-to-end run going on?)", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 
 	tracer := otel.Tracer("github.com/aragora/resilience/examples/e2e")
 	call := func(name string) (traceID string, err error) {
