@@ -244,7 +244,8 @@ func contextError(ctx context.Context) error {
 }
 
 // admit decides whether a call may run: it returns the call's ticket, or the
-// rejection. Its closed path is small enough to be inlined.
+// rejection. Its closed path, the hot one, reads one word; Run and Execute
+// copy it, as the compiler will not inline admit.
 func (b *Breaker) admit() (ticket, *OpenError) {
 	if w := b.word.Load(); w&stateMask == uint64(Closed) && !b.timed {
 		return ticket{kind: closedCall, gen: genOf(w)}, nil
@@ -313,9 +314,9 @@ func (b *Breaker) admitSlow() (ticket, *OpenError) {
 }
 
 // finish counts the outcome v of the call that t admitted, and returns the
-// change of state that made, if any. Its path for a success in consecutive
-// mode with no failures to reset, whatever the state, is small enough to be
-// inlined.
+// change of state that made, if any. A success in consecutive mode with no
+// failures to reset, the hot path, reads one word; Run and Execute copy that
+// test, as the compiler will not inline finish.
 func (b *Breaker) finish(t ticket, v Verdict) change {
 	if v == Success && t.kind == closedCall && b.consecutive && b.word.Load()&failMask == 0 {
 		return change{}

@@ -4,8 +4,8 @@ import "sync/atomic"
 
 // Allow asks the breaker to admit a call that the caller runs itself. When it
 // does, Allow returns done, which the caller must call with the call's
-// outcome once it ends, whatever happens (defer it). When it does not, Allow
-// returns the rejection, an [*OpenError], and a done that does nothing.
+// outcome once it ends, whatever happens. When it does not, Allow returns the
+// rejection, an [*OpenError], and a done that does nothing.
 //
 //	done, err := cb.Allow()
 //	if err != nil {
@@ -14,11 +14,15 @@ import "sync/atomic"
 //	err = callService(ctx)
 //	done(err)
 //
-// done counts the outcome as [Breaker.Execute] does, frees the trial slot a
-// half-open breaker gave the call, and does nothing when called again. A call
-// admitted before a change of state frees its slot but is not counted after
-// it. Unlike CanExecute, Allow cannot leak a slot or count a call twice, and
-// it times the call for the slow-call rule; it costs one small allocation.
+// If the work may panic, call done from a deferred function, with any error
+// (a panic is a failure), or its trial slot stays held.
+//
+// done counts the outcome as [Breaker.Execute] does, frees the trial slot of
+// the call if it holds one, and does nothing when called again. Unlike the
+// records of CanExecute, done belongs to the call Allow admitted: it never
+// frees another call's slot, and a call admitted before a change of state is
+// not counted after it. It also times the call for the slow-call rule. Allow
+// costs one small allocation.
 func (b *Breaker) Allow() (done func(err error), err error) {
 	t, rej := b.admit()
 	if rej != nil {

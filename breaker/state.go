@@ -45,8 +45,8 @@ type Counts struct {
 	// or the failures in the window (sliding-window mode); while half-open,
 	// the trial calls that failed.
 	Failures int
-	// Successes are the trial calls that succeeded while half-open. Closed
-	// breakers do not count successes, except in their window.
+	// Successes are the trial calls that succeeded while half-open; 0 in
+	// the other states (the successes in a window are Calls − Failures).
 	Successes int
 	// Calls are the calls in the window: sliding-window mode only.
 	Calls int

@@ -1,7 +1,10 @@
 package breaker_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -90,6 +93,19 @@ func TestStateGaugeIsRightAtEveryCollection(t *testing.T) {
 }
 
 func TestStateGaugeOfABreakerMadeBeforeTheSDK(t *testing.T) {
+	// The otel package's global provider hands over to the first SDK
+	// installed, once per process: the test needs a process of its own, or
+	// it would pass only the first time it runs (go test -count=2).
+	const fresh = "BREAKER_TEST_FRESH_PROCESS"
+	if os.Getenv(fresh) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), fresh+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+			t.Fatalf("in a process of its own: %v\n%s", err, out)
+		}
+		return
+	}
 	global := otel.GetMeterProvider()
 	t.Cleanup(func() { otel.SetMeterProvider(global) })
 	b, err := breaker.New("made-before-the-sdk", breaker.Config{FailureThreshold: 1})
