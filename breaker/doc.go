@@ -43,7 +43,7 @@
 // A panic in the protected function counts as a failure and frees what the
 // call held. Listeners ([Breaker.OnStateChange], [Registry.OnStateChange])
 // hear of every change of state, in order, after the breaker's lock is
-// released.
+// released; [Breaker.Watch] also gives the state they start from.
 //
 // # Cost
 //
