@@ -192,7 +192,7 @@ type stateTable struct {
 
 type stateEntry struct {
 	current string
-	seen    map[string]struct{}
+	seen    map[string]metric.MeasurementOption // the attributes of each state seen
 }
 
 // init shows state as the current state of name, unless a change of name has
@@ -218,19 +218,22 @@ func (t *stateTable) update(name, from, to string) {
 	}
 	e := t.named[name]
 	if e == nil {
-		e = &stateEntry{seen: make(map[string]struct{}, 3)}
+		e = &stateEntry{seen: make(map[string]metric.MeasurementOption, 3)}
 		t.named[name] = e
 	}
-	e.seen[from] = struct{}{}
-	e.seen[to] = struct{}{}
+	for _, s := range [2]string{from, to} {
+		if _, ok := e.seen[s]; !ok {
+			e.seen[s] = metric.WithAttributeSet(attribute.NewSet(t.key.String(name), t.stateKey.String(s)))
+		}
+	}
 	e.current = to
 	// Record every state seen, so that a state left by a change that was
 	// heard late is set back to 0 too. The sets are a handful.
-	for s := range e.seen {
+	for s, opt := range e.seen {
 		var v int64
 		if s == e.current {
 			v = 1
 		}
-		t.gauge.Record(bg, v, metric.WithAttributes(t.key.String(name), t.stateKey.String(s)))
+		t.gauge.Record(bg, v, opt)
 	}
 }
