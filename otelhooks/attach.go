@@ -1,69 +1,94 @@
 package otelhooks
 
 import (
+	"time"
+
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/health"
 	"github.com/aragora/resilience/retry"
 	"github.com/aragora/resilience/timeout"
 )
 
-// The methods of this file attach the callbacks to the listener hooks of the
-// policies in one call each. The callbacks' methods are also plain listener
-// functions, for attaching one at a time.
+// Callbacks is the seed's set of metric callbacks, the methods of
+// [MetricsCallbacks]. The functions of this file attach any implementation
+// (metrics, logs, a test's recorder) to the listener hooks of the policies in
+// one call each.
+type Callbacks interface {
+	CircuitBreakerStateChanged(name, oldState, newState string)
+	RetryAttempt(operation string, attempt int, delay time.Duration)
+	RetryExhausted(operation string, attempts int)
+	TimeoutOccurred(operation string, duration time.Duration)
+	HealthStatusChanged(name, oldStatus, newStatus string)
+}
+
+var _ Callbacks = (*MetricsCallbacks)(nil)
 
 // RetryOptions returns the options that make a retry policy report its
-// retries to RetryAttempt and its exhaustion to RetryExhausted:
+// retries to cb.RetryAttempt and its exhaustion to cb.RetryExhausted:
 //
-//	r, err := retry.New(cfg, cb.RetryOptions()...)
+//	r, err := retry.New(cfg, otelhooks.RetryOptions(cb)...)
 //
 // They add listeners, so the retry's other listeners still hear everything.
-func (m *MetricsCallbacks) RetryOptions() []retry.Option {
-	return []retry.Option{retry.WithOnRetry(m.RetryAttempt), retry.WithOnExhausted(m.RetryExhausted)}
+// A nil cb gives no options.
+func RetryOptions(cb Callbacks) []retry.Option {
+	if cb == nil {
+		return nil
+	}
+	return []retry.Option{retry.WithOnRetry(cb.RetryAttempt), retry.WithOnExhausted(cb.RetryExhausted)}
 }
 
 // TimeoutOption returns the option that makes a timeout policy report the
-// limits that run out to TimeoutOccurred:
+// limits that run out to cb.TimeoutOccurred:
 //
-//	t, err := timeout.New(2*time.Second, cb.TimeoutOption())
-func (m *MetricsCallbacks) TimeoutOption() timeout.Option {
-	return timeout.WithOnTimeout(m.TimeoutOccurred)
+//	t, err := timeout.New(2*time.Second, otelhooks.TimeoutOption(cb))
+//
+// A nil cb gives a nil option, which timeout.New ignores.
+func TimeoutOption(cb Callbacks) timeout.Option {
+	if cb == nil {
+		return nil
+	}
+	return timeout.WithOnTimeout(cb.TimeoutOccurred)
 }
 
-// ObserveBreaker reports b's changes of state to CircuitBreakerStateChanged
-// until the returned function is called, and sets the state gauge to b's
-// current state at once, so that the gauge shows every observed breaker, not
-// only those that have changed. A nil b is ignored.
-func (m *MetricsCallbacks) ObserveBreaker(b *breaker.Breaker) (unsubscribe func()) {
-	if b == nil {
+// ObserveBreaker reports b's changes of state to cb.CircuitBreakerStateChanged
+// until the returned function is called. When cb is a [*MetricsCallbacks],
+// its state gauge shows b's current state at once, so that the gauge covers
+// every observed breaker, not only those that have changed. A nil cb or b is
+// ignored.
+func ObserveBreaker(cb Callbacks, b *breaker.Breaker) (unsubscribe func()) {
+	if cb == nil || b == nil {
 		return func() {}
 	}
-	current, unsubscribe := b.Watch(m.breakerChanged)
-	m.breakers.init(b.Name(), current.String())
+	current, unsubscribe := b.Watch(breakerListener(cb))
+	if m, ok := cb.(*MetricsCallbacks); ok {
+		m.breakers.init(b.Name(), current.String())
+	}
 	return unsubscribe
 }
 
 // ObserveBreakers reports the changes of state of all of r's breakers,
-// present and future, to CircuitBreakerStateChanged until the returned
+// present and future, to cb.CircuitBreakerStateChanged until the returned
 // function is called. Use breaker.DefaultRegistry() for the breakers made by
-// breaker.Get. The state gauge shows a breaker from its first change on. A nil
-// r is ignored.
-func (m *MetricsCallbacks) ObserveBreakers(r *breaker.Registry) (unsubscribe func()) {
-	if r == nil {
+// breaker.Get. A nil cb or r is ignored.
+func ObserveBreakers(cb Callbacks, r *breaker.Registry) (unsubscribe func()) {
+	if cb == nil || r == nil {
 		return func() {}
 	}
-	return r.OnStateChange(m.breakerChanged)
+	return r.OnStateChange(breakerListener(cb))
 }
 
-func (m *MetricsCallbacks) breakerChanged(c breaker.StateChange) {
-	m.CircuitBreakerStateChanged(c.Name, c.From.String(), c.To.String())
+func breakerListener(cb Callbacks) func(breaker.StateChange) {
+	return func(c breaker.StateChange) {
+		cb.CircuitBreakerStateChanged(c.Name, c.From.String(), c.To.String())
+	}
 }
 
-// ObserveHealth reports c's changes of status to HealthStatusChanged until the
-// returned function is called. A check's changes are reported under the name
-// "checker/check", the checker's overall status under the checker's name.
-// A nil c is ignored.
-func (m *MetricsCallbacks) ObserveHealth(c *health.Checker) (unsubscribe func()) {
-	if c == nil {
+// ObserveHealth reports c's changes of status to cb.HealthStatusChanged until
+// the returned function is called. A check's changes are reported under the
+// name "checker/check", the checker's overall status under the checker's
+// name. A nil cb or c is ignored.
+func ObserveHealth(cb Callbacks, c *health.Checker) (unsubscribe func()) {
+	if cb == nil || c == nil {
 		return func() {}
 	}
 	return c.OnStatusChange(func(s health.StatusChange) {
@@ -71,6 +96,6 @@ func (m *MetricsCallbacks) ObserveHealth(c *health.Checker) (unsubscribe func())
 		if s.Check != "" {
 			name += "/" + s.Check
 		}
-		m.HealthStatusChanged(name, s.From.String(), s.To.String())
+		cb.HealthStatusChanged(name, s.From.String(), s.To.String())
 	})
 }

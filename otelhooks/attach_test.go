@@ -50,7 +50,7 @@ next:
 func TestRetryOptionsReportRetriesAndExhaustion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cb, r := newCallbacks(t, "app")
-		rp, err := retry.New(retry.Config{MaxRetries: 2, BaseDelay: 10 * time.Millisecond, Jitter: retry.NoJitter}, cb.RetryOptions()...)
+		rp, err := retry.New(retry.Config{MaxRetries: 2, BaseDelay: 10 * time.Millisecond, Jitter: retry.NoJitter}, otelhooks.RetryOptions(cb)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestRetryOptionsReportRetriesAndExhaustion(t *testing.T) {
 func TestTimeoutOptionReportsTimeouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cb, r := newCallbacks(t, "app")
-		to, err := timeout.New(50*time.Millisecond, cb.TimeoutOption())
+		to, err := timeout.New(50*time.Millisecond, otelhooks.TimeoutOption(cb))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestObserveBreaker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		unsubscribe := cb.ObserveBreaker(b)
+		unsubscribe := otelhooks.ObserveBreaker(cb, b)
 		db := otelhooks.AttrBreaker.String("db")
 
 		// Observed but unchanged: the gauge already shows it, closed.
@@ -137,7 +137,7 @@ func TestObserveBreaker(t *testing.T) {
 func TestObserveBreakersCoversFutureBreakers(t *testing.T) {
 	cb, r := newCallbacks(t, "app")
 	var reg breaker.Registry
-	defer cb.ObserveBreakers(&reg)()
+	defer otelhooks.ObserveBreakers(cb, &reg)()
 	for _, name := range []string{"a", "b"} {
 		b, err := reg.Get(name, breaker.Config{FailureThreshold: 1})
 		if err != nil {
@@ -157,7 +157,7 @@ func TestObserveHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
-	defer cb.ObserveHealth(c)()
+	defer otelhooks.ObserveHealth(cb, c)()
 	if err := c.Register("db", fail, health.WithCritical(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +174,14 @@ func TestObserveHealth(t *testing.T) {
 
 func TestObserveIgnoresNil(t *testing.T) {
 	cb, r := newCallbacks(t, "app")
-	cb.ObserveBreaker(nil)()
-	cb.ObserveBreakers(nil)()
-	cb.ObserveHealth(nil)()
+	otelhooks.ObserveBreaker(cb, nil)()
+	otelhooks.ObserveBreakers(cb, nil)()
+	otelhooks.ObserveHealth(cb, nil)()
+	b, _ := breaker.New("b", breaker.Config{})
+	otelhooks.ObserveBreaker(nil, b)()
+	if otelhooks.RetryOptions(nil) != nil || otelhooks.TimeoutOption(nil) != nil {
+		t.Error("options for a nil cb")
+	}
 	if got := collect(t, r); len(got) != 0 {
 		t.Errorf("recorded %v", keys(got))
 	}

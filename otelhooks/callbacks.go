@@ -44,10 +44,11 @@ const (
 var namespacePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
 // MetricsCallbacks turns the listener callbacks of the resilience policies
-// into OpenTelemetry metrics. Its five methods have the shapes of the
-// callbacks that breaker, retry, timeout and health take, so a method value
-// can be passed as a listener directly, and the Observe and Options helpers
-// attach it in one call. It is safe for concurrent use.
+// into OpenTelemetry metrics. Its methods are the seed's five callbacks, in
+// the shapes of the listeners that breaker, retry, timeout and health take:
+// a method value can be passed as a listener directly, and [RetryOptions],
+// [TimeoutOption], [ObserveBreaker], [ObserveBreakers] and [ObserveHealth]
+// attach them in one call. It is safe for concurrent use.
 //
 // These metrics count what the listeners hear, per breaker, operation or
 // check; the pipelines themselves record executions, attempts and events

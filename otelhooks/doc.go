@@ -32,7 +32,12 @@
 //	cb, err := otelhooks.NewMetricsCallbacks("aragora")
 //	t, err := timeout.New(2*time.Second, timeout.WithOnTimeout(cb.TimeoutOccurred))
 //
-// The Observe and Options methods attach all of a package's callbacks at once.
+// [RetryOptions], [TimeoutOption], [ObserveBreaker], [ObserveBreakers] and
+// [ObserveHealth] attach all of a package's callbacks at once, for these
+// callbacks or any other implementation of [Callbacks]:
+//
+//	r, err := retry.New(retry.Config{}, otelhooks.RetryOptions(cb)...)
+//	defer otelhooks.ObserveBreakers(cb, breaker.DefaultRegistry())()
 //
 // # Why a module of its own
 //

@@ -26,7 +26,7 @@ func ExampleNewMetricsCallbacks() {
 	if err != nil {
 		panic(err)
 	}
-	r, err := retry.New(retry.Config{MaxRetries: 2, BaseDelay: time.Millisecond}, cb.RetryOptions()...)
+	r, err := retry.New(retry.Config{MaxRetries: 2, BaseDelay: time.Millisecond}, otelhooks.RetryOptions(cb)...)
 	if err != nil {
 		panic(err)
 	}

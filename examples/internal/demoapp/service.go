@@ -73,20 +73,13 @@ type Service struct {
 
 // New builds the service's pipeline and health checks around up. The
 // listeners of the policies report to cb when it is not nil.
-func New(cfg Config, up *Upstream, cb *otelhooks.MetricsCallbacks) (*Service, error) {
+func New(cfg Config, up *Upstream, cb otelhooks.Callbacks) (*Service, error) {
 	s := &Service{up: up, tracer: otel.Tracer("github.com/aragora/resilience/examples/demo")}
-	var (
-		retryOpts   []retry.Option
-		timeoutOpts []timeout.Option
-	)
-	if cb != nil {
-		retryOpts, timeoutOpts = cb.RetryOptions(), []timeout.Option{cb.TimeoutOption()}
-	}
 	var err error
 	if s.SLO, err = slo.New(cfg.Name, cfg.Objective); err != nil {
 		return nil, err
 	}
-	r, err := retry.New(cfg.Retry, retryOpts...)
+	r, err := retry.New(cfg.Retry, otelhooks.RetryOptions(cb)...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +89,7 @@ func New(cfg Config, up *Upstream, cb *otelhooks.MetricsCallbacks) (*Service, er
 	if s.Bulkhead, err = bulkhead.New(cfg.Name, cfg.Bulkhead); err != nil {
 		return nil, err
 	}
-	t, err := timeout.New(cfg.Timeout, timeoutOpts...)
+	t, err := timeout.New(cfg.Timeout, otelhooks.TimeoutOption(cb))
 	if err != nil {
 		return nil, err
 	}
@@ -116,9 +109,7 @@ func New(cfg Config, up *Upstream, cb *otelhooks.MetricsCallbacks) (*Service, er
 			return nil, reg
 		}
 	}
-	if cb != nil {
-		s.unsubs = append(s.unsubs, cb.ObserveBreaker(s.Breaker), cb.ObserveHealth(s.Health))
-	}
+	s.unsubs = append(s.unsubs, otelhooks.ObserveBreaker(cb, s.Breaker), otelhooks.ObserveHealth(cb, s.Health))
 	return s, nil
 }
 
