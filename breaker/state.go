@@ -85,3 +85,58 @@ type Status struct {
 	// the other states.
 	NextTrial time.Time
 }
+
+// State returns the breaker's state. An open breaker whose cooldown has
+// passed is half-open: it reports HalfOpen, and its listeners hear of the
+// change when the next call arrives.
+func (b *Breaker) State() State {
+	w := b.word.Load()
+	if s := stateOf(w); s != Open || b.now() < b.openErr.Load().trialAt {
+		return s
+	}
+	return HalfOpen
+}
+
+// Failures returns the failures counted in the current state: see
+// [Counts.Failures].
+func (b *Breaker) Failures() int {
+	if b.s.window == nil {
+		if w := b.word.Load(); stateOf(w) == Closed {
+			return failsOf(w)
+		}
+	}
+	return b.Status().Failures
+}
+
+// Status returns a snapshot of the breaker's state and counts.
+func (b *Breaker) Status() Status {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.word.Load()
+	b.win.advance(now)
+	st := Status{
+		Name:   b.name,
+		State:  stateOf(w),
+		Counts: b.countsAt(w),
+		Trials: int(b.trials.Load()),
+		Trips:  b.trips,
+	}
+	switch st.State {
+	case Open:
+		st.OpenedAt = b.timeAt(b.openedAt)
+		if e := b.openErr.Load(); now < e.trialAt {
+			st.NextTrial = e.NextTrial
+		} else {
+			st.State = HalfOpen
+		}
+	case HalfOpen:
+		st.OpenedAt = b.timeAt(b.openedAt)
+	case Closed:
+		if st.Calls > 0 {
+			st.FailureRate = float64(st.Failures) / float64(st.Calls)
+			st.SlowCallRate = float64(st.SlowCalls) / float64(st.Calls)
+		}
+	}
+	return st
+}
