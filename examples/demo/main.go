@@ -188,7 +188,7 @@ func spanOutput(traces string, stdout io.Writer) (w io.Writer, where string, clo
 
 func banner(w io.Writer, base, traces string, o options) {
 	fmt.Fprintf(w, `resilience demo: a service calling a flaky upstream through slo → retry → breaker → bulkhead → timeout
-  call it     %[1]s/          (the demo calls it itself every %[2]v; the upstream is down %[3]v of every %[4]v)
+  call it     %[1]s/          (the demo calls it every %[2]v, 16 at once every 10s; the upstream is down %[3]v of every %[4]v)
   metrics     %[1]s/metrics   (OpenMetrics with exemplars: curl -H 'Accept: application/openmetrics-text' %[1]s/metrics)
   health      %[1]s/health
   traces      %[5]s
@@ -197,35 +197,54 @@ Ctrl-C stops.
 `, base, o.every, o.outageFor, o.outageEvery, traces)
 }
 
-// load calls the service every so often and prints a summary every 5s.
+// load calls the service every so often, and every 10s in a burst of 16
+// concurrent calls that fills the bulkhead; it prints a summary every 5s.
 func load(ctx context.Context, url string, every time.Duration, out io.Writer) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	burst := time.NewTicker(10 * time.Second)
+	defer burst.Stop()
 	report := time.NewTicker(5 * time.Second)
 	defer report.Stop()
-	counts := map[int]int{}
+	var (
+		mu     sync.Mutex
+		counts = map[int]int{}
+		wg     sync.WaitGroup
+	)
+	defer wg.Wait()
+	call := func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return // stopping
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		mu.Lock()
+		counts[resp.StatusCode]++
+		mu.Unlock()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-report.C:
+			mu.Lock()
 			fmt.Fprintf(out, "demo: last 5s: %d ok, %d failed (502), %d rejected (503)\n",
 				counts[http.StatusOK], counts[http.StatusBadGateway], counts[http.StatusServiceUnavailable])
 			clear(counts)
+			mu.Unlock()
+		case <-burst.C:
+			for range 16 {
+				wg.Go(call)
+			}
 		case <-tick.C:
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if err != nil {
-				return
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				continue // stopping
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			counts[resp.StatusCode]++
+			call()
 		}
 	}
 }
