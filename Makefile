@@ -50,8 +50,10 @@ $(JAEGER):
 backends-up: jaeger
 	scripts/backends.sh up
 
+# Also stops what an interrupted make test left running.
 backends-down:
 	scripts/backends.sh down
+	BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh down
 
 # The end-to-end tests, against backends already running: they fail, saying
 # how to start them, when one does not answer.
