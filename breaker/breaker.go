@@ -2,7 +2,6 @@ package breaker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -152,7 +151,7 @@ type change struct {
 // state the execution causes.
 func (b *Breaker) Run(ctx context.Context, ex policy.Execution) error {
 	if ctx.Err() != nil {
-		return contextError(ctx) // a call that cannot start says nothing of the dependency
+		return policy.ContextError(ctx) // a call that cannot start says nothing of the dependency
 	}
 	// admit, with its fast path inlined by hand.
 	var t ticket
@@ -201,7 +200,7 @@ func reportChange(ex policy.Execution, ch change) {
 // failure, frees what the call holds, and goes on up the stack.
 func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) error {
 	if ctx.Err() != nil {
-		return contextError(ctx)
+		return policy.ContextError(ctx)
 	}
 	// admit and finish, with their fast paths inlined by hand: the
 	// compiler finds them too big to inline.
@@ -224,20 +223,6 @@ func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) e
 	finished = true
 	if err != nil || t.kind != closedCall || !b.consecutive || b.word.Load()&failMask != 0 {
 		b.finishOther(t, b.verdict(err))
-	}
-	return err
-}
-
-// contextError is the error of a call whose context is done: the context's
-// cause when it matches ctx.Err (as a timeout's does), else ctx.Err, as the
-// policy package returns it.
-func contextError(ctx context.Context) error {
-	err := ctx.Err()
-	if err == nil {
-		return nil
-	}
-	if cause := context.Cause(ctx); cause != nil && cause != err && errors.Is(cause, err) {
-		return cause
 	}
 	return err
 }

@@ -2,8 +2,9 @@ package bulkhead
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/aragora/resilience/policy"
 )
 
 // waiter is a call waiting for a permit. Waiters are not pooled: a channel
@@ -68,7 +69,7 @@ func (b *Bulkhead) wait(ctx context.Context) (waited time.Duration, queued bool,
 		}
 		if ctx.Err() != nil {
 			b.mu.Unlock()
-			return 0, false, contextError(ctx)
+			return 0, false, policy.ContextError(ctx)
 		}
 		// The compare-and-swap fails, and the loop looks again, if a permit
 		// was released since the load: nobody is queued behind a free permit.
@@ -91,7 +92,7 @@ func (b *Bulkhead) wait(ctx context.Context) (waited time.Duration, queued bool,
 	case <-w.ready:
 		return time.Since(start), true, nil
 	case <-ctx.Done():
-		err = contextError(ctx)
+		err = policy.ContextError(ctx)
 	case <-expired:
 		err = b.errWait
 	}
@@ -146,15 +147,4 @@ func (b *Bulkhead) setLimit(n int64) {
 		b.grantLocked()
 	}
 	b.mu.Unlock()
-}
-
-// contextError is the error of a wait ended by ctx: ctx's cause when it
-// matches ctx.Err() (a timeout policy's cause does), and ctx.Err() otherwise,
-// as the pipeline itself reports a context that ended before an attempt.
-func contextError(ctx context.Context) error {
-	err := ctx.Err()
-	if cause := context.Cause(ctx); cause != nil && cause != err && errors.Is(cause, err) {
-		return cause
-	}
-	return err
 }

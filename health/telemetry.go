@@ -6,7 +6,6 @@ import (
 	"github.com/aragora/resilience/policy"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -137,11 +136,7 @@ func (t *telemetry) endRun(span trace.Span, err error, status Status, failures i
 		policy.AttrOutcome.String(policy.OutcomeOf(err).String()),
 		t.statusAttr[status],
 		AttrFailures.Int(failures))
-	if err != nil {
-		span.RecordError(err)
-		span.SetAttributes(policy.AttrErrorType.String(policy.ErrorType(err)))
-		span.SetStatus(codes.Error, err.Error())
-	}
+	policy.RecordError(span, err)
 	for _, ch := range changes {
 		attrs := make([]attribute.KeyValue, 0, 3)
 		if ch.Check != "" {

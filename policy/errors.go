@@ -92,12 +92,13 @@ func ErrorType(err error) string {
 	return reflect.TypeOf(err).String()
 }
 
-// contextError returns the error an execution ends with when its context is
-// done before an attempt could start: the context's cause when it matches
-// ctx.Err() (a timeout policy's cause matches context.DeadlineExceeded), and
+// ContextError returns the error an execution ends with when ctx is done, and
+// nil while it is not: ctx's cause when that matches ctx.Err() (a timeout
+// policy's cause matches context.DeadlineExceeded, so it says more), and
 // ctx.Err() otherwise, so that errors.Is(err, context.Canceled) keeps working
-// for callers that cancel with a cause of their own.
-func contextError(ctx context.Context) error {
+// for callers that cancel with a cause of their own. Policies that stop on a
+// done context return it, to end executions the way the pipeline does.
+func ContextError(ctx context.Context) error {
 	err := ctx.Err()
 	if err == nil {
 		return nil

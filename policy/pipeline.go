@@ -182,7 +182,7 @@ func (p *Pipeline) execute(ctx context.Context, r runner) error {
 	if tel == nil && len(p.policies) == 0 {
 		// Nothing to record and no policy to tell: run fn as the one attempt.
 		// A panic needs no recovering here, since nothing is held.
-		if err := contextError(ctx); err != nil {
+		if err := ContextError(ctx); err != nil {
 			return err
 		}
 		return r.run(attemptContext(ctx, 1))
@@ -215,7 +215,7 @@ func (s *state) next(ctx context.Context, i int) error {
 
 // attempt runs the user's function once.
 func (s *state) attempt(ctx context.Context) error {
-	if err := contextError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return err
 	}
 	s.attempts++

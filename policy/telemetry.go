@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"time"
 
@@ -245,7 +246,7 @@ func (s *state) endExecution(err error) {
 		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts)))
 		switch {
 		case outcome == Panic:
-			recordError(span, err, true)
+			RecordError(span, err)
 		case err != nil:
 			// The attempts hold the exceptions; the execution says how it ended.
 			span.SetAttributes(AttrErrorType.String(ErrorType(err)))
@@ -286,21 +287,22 @@ func (s *state) endAttempt(at attemptSpan, err error) {
 	if at.recording {
 		span := at.span
 		span.SetAttributes(a.outcome[outcome])
-		if err != nil {
-			recordError(span, err, outcome == Panic)
-		}
+		RecordError(span, err)
 	}
 	at.span.End()
 }
 
-// recordError marks span as failed by err, the OpenTelemetry way.
-func recordError(span trace.Span, err error, panicked bool) {
-	if panicked {
-		var stack []byte
-		if pe, ok := err.(*PanicError); ok {
-			stack = pe.Stack
-		}
-		span.RecordError(err, trace.WithAttributes(attrStack.String(string(stack))))
+// RecordError marks span as failed by err, the OpenTelemetry way: the
+// exception event (with the stack of a [*PanicError]), the error.type
+// attribute ([ErrorType]) and status Error. It does nothing for a nil error.
+// Packages that record spans of their own, such as health, use it so that
+// every failure looks alike.
+func RecordError(span trace.Span, err error) {
+	if err == nil || !span.IsRecording() {
+		return
+	}
+	if pe, ok := errors.AsType[*PanicError](err); ok {
+		span.RecordError(err, trace.WithAttributes(attrStack.String(string(pe.Stack))))
 	} else {
 		span.RecordError(err)
 	}

@@ -1,7 +1,6 @@
 package retry
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -113,20 +112,4 @@ func matches(err, target error) bool {
 		return errors.As(err, reflect.New(v.Type()).Interface())
 	}
 	return errors.Is(err, target)
-}
-
-// contextError returns the error an execution ends with when its context is
-// done: the context's cause when it matches ctx.Err(), as a timeout's cause
-// does, and ctx.Err() otherwise, so that errors.Is(err, context.Canceled)
-// keeps working when the caller cancels with a cause of its own. The same
-// rule as the core's.
-func contextError(ctx context.Context) error {
-	err := ctx.Err()
-	if err == nil {
-		return nil
-	}
-	if cause := context.Cause(ctx); cause != nil && cause != err && errors.Is(cause, err) {
-		return cause
-	}
-	return err
 }

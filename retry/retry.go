@@ -239,7 +239,7 @@ func (l *loop) wait(ctx context.Context, d time.Duration, last error) (bool, err
 // context's error, wrapped with the last attempt's, unless that already is
 // the context's error.
 func (l *loop) stopped(ctx context.Context, last error, when string) error {
-	cerr := contextError(ctx)
+	cerr := policy.ContextError(ctx)
 	if last == nil {
 		return cerr
 	}
