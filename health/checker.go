@@ -247,7 +247,7 @@ func now() time.Time { return time.Now() }
 
 // observeStatuses feeds the status gauge: one point per check and status,
 // and the overall status under check "".
-func (c *Checker) observeStatuses(o metric.Observer, g metric.Int64ObservableGauge) {
+func (c *Checker) observeStatuses(o metric.Observer, t *telemetry) {
 	c.mu.Lock()
 	overall := c.overall
 	type point struct {
@@ -259,8 +259,8 @@ func (c *Checker) observeStatuses(o metric.Observer, g metric.Int64ObservableGau
 		points[i] = point{ch.attrs, ch.status}
 	}
 	c.mu.Unlock()
-	c.tel.overall.observe(o, g, overall)
+	t.overall.observe(o, t.gauge, overall)
 	for _, p := range points {
-		p.attrs.observe(o, g, p.status)
+		p.attrs.observe(o, t.gauge, p.status)
 	}
 }

@@ -74,17 +74,18 @@ func newTelemetry(c *Checker, tp trace.TracerProvider, mp metric.MeterProvider) 
 	meter := mp.Meter(policy.ScopeName, metric.WithInstrumentationVersion(policy.Version))
 	var err error
 	t.gauge, err = meter.Int64ObservableGauge(MetricStatus,
-		metric.WithUnit("1"),
+		metric.WithUnit("{status}"),
 		metric.WithDescription("Health status of a check (check=\"\": of the whole checker): 1 for the current status, 0 for the others."))
 	if err != nil {
 		otel.Handle(err)
 		return t
 	}
-	gauge := t.gauge
+	// The callback reads t, not c.tel: a collection may run before
+	// NewChecker has stored t in c.
 	t.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		c.observeStatuses(o, gauge)
+		c.observeStatuses(o, t)
 		return nil
-	}, gauge)
+	}, t.gauge)
 	if err != nil {
 		otel.Handle(err)
 		t.reg = nil

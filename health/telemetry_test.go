@@ -186,3 +186,42 @@ func TestTheStatusGauge(t *testing.T) {
 		t.Errorf("after Stop the gauge still reports %v", points)
 	}
 }
+
+// A collection may run while a checker is being built: its gauge callback is
+// registered before NewChecker returns.
+func TestTheStatusGaugeCanBeCollectedWhileCheckersAreBuilt(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	done := make(chan struct{})
+	collected := make(chan error)
+	go func() {
+		var err error
+		for {
+			select {
+			case <-done:
+				collected <- err
+				return
+			default:
+				var rm metricdata.ResourceMetrics
+				if e := reader.Collect(context.Background(), &rm); e != nil {
+					err = e
+				}
+			}
+		}
+	}()
+	var checkers []*health.Checker
+	for range 200 {
+		c, err := health.NewChecker("racy", health.Config{}, health.WithMeterProvider(mp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkers = append(checkers, c)
+	}
+	close(done)
+	if err := <-collected; err != nil {
+		t.Errorf("collect: %v", err)
+	}
+	for _, c := range checkers {
+		c.Stop()
+	}
+}
