@@ -81,7 +81,7 @@ func newGaugeSet(mp metric.MeterProvider) *gaugeSet {
 	meter := mp.Meter(policy.ScopeName, metric.WithInstrumentationVersion(policy.Version))
 	var err error
 	set.gauge, err = meter.Int64ObservableGauge(MetricState,
-		metric.WithUnit("1"),
+		metric.WithUnit("{state}"),
 		metric.WithDescription("State of each circuit breaker: 1 for its current state, 0 for the others."))
 	if err != nil {
 		otel.Handle(err) // the instrument still works, as a no-op

@@ -34,7 +34,7 @@ func gauge(t *testing.T, r sdkmetric.Reader, name string) map[string]int64 {
 			if m.Name != breaker.MetricState {
 				continue
 			}
-			if sm.Scope.Name != policy.ScopeName || sm.Scope.Version != policy.Version || m.Unit != "1" {
+			if sm.Scope.Name != policy.ScopeName || sm.Scope.Version != policy.Version || m.Unit != "{state}" {
 				t.Fatalf("gauge in scope %+v with unit %q", sm.Scope, m.Unit)
 			}
 			for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
