@@ -115,7 +115,20 @@ func policyName(pol Policy) string {
 // When ctx is done before an attempt starts, that attempt does not run and
 // the execution ends with ctx's error.
 func (p *Pipeline) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if p.static && p.fixed == nil && len(p.policies) == 0 {
+		return runBare(ctx, fn) // saves a call through the runner interface
+	}
 	return p.execute(ctx, funcRunner(fn))
+}
+
+// runBare runs fn as the one attempt of an execution that has nothing to
+// record and no policy to tell. A panic needs no recovering here, since
+// nothing is held.
+func runBare(ctx context.Context, fn func(context.Context) error) error {
+	if err := ContextError(ctx); err != nil {
+		return err
+	}
+	return fn(attemptContext(ctx, 1))
 }
 
 // Get runs fn through p's policies, as [Pipeline.Execute] does, and returns
@@ -180,9 +193,7 @@ var statePool = sync.Pool{New: func() any { return new(state) }}
 func (p *Pipeline) execute(ctx context.Context, r runner) error {
 	tel := p.telemetry()
 	if tel == nil && len(p.policies) == 0 {
-		// Nothing to record and no policy to tell: run fn as the one attempt.
-		// A panic needs no recovering here, since nothing is held.
-		if err := ContextError(ctx); err != nil {
+		if err := ContextError(ctx); err != nil { // as runBare
 			return err
 		}
 		return r.run(attemptContext(ctx, 1))
