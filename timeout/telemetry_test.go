@@ -54,7 +54,7 @@ func TestATimeoutIsAnEventOnTheExecutionSpanAndInTheEventsCounter(t *testing.T) 
 		}
 		for k, v := range want {
 			if got[k] != v {
-				t.Errorf("timeout event %s = %v, want %v", k, got[k].Emit(), v.Emit())
+				t.Errorf("timeout event %s = %v, want %v", k, got[k].String(), v.String())
 			}
 		}
 
