@@ -51,62 +51,72 @@ func BenchmarkFloorAtomicAdd(b *testing.B) {
 	})
 }
 
-// benchExecute measures cb.Execute of a function returning nil, serial and
-// parallel.
-func benchExecute(b *testing.B, cb *breaker.Breaker, wantErr bool) {
-	ctx := context.Background()
-	check := func(err error) {
-		if (err != nil) != wantErr {
-			b.Fatalf("Execute: %v", err)
-		}
+// alone runs fn through the breaker alone, with the manual API: the
+// breaker's own cost, without a pipeline. It reports whether fn ran.
+func alone(cb *breaker.Breaker, ctx context.Context, fn func(context.Context) error) bool {
+	if !cb.CanExecute() {
+		return false
 	}
+	if err := fn(ctx); err != nil {
+		cb.RecordFailure(err)
+	} else {
+		cb.RecordSuccess()
+	}
+	return true
+}
+
+// benchAlone measures alone of a function returning nil, serial and
+// parallel; rejected says whether the breaker is expected to refuse.
+func benchAlone(b *testing.B, cb *breaker.Breaker, rejected bool) {
+	ctx := context.Background()
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			check(cb.Execute(ctx, fnVar))
+			if alone(cb, ctx, fnVar) == rejected {
+				b.Fatal("unexpected admission")
+			}
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := cb.Execute(ctx, fnVar); (err != nil) != wantErr {
-					panic(err)
+				if alone(cb, ctx, fnVar) == rejected {
+					panic("unexpected admission")
 				}
 			}
 		})
 	})
 }
 
-// BenchmarkClosed is the closed-state success path of consecutive mode:
-// lock-free, no clock. Target: ≤ 2× FloorAtomicAdd, 0 allocs.
+// BenchmarkClosed is the closed-state success path of consecutive mode, the
+// breaker alone: lock-free, no clock. Target: ≤ 2× FloorAtomicAdd, 0 allocs.
 func BenchmarkClosed(b *testing.B) {
-	benchExecute(b, newBreaker(b, breaker.Config{}), false)
+	benchAlone(b, newBreaker(b, breaker.Config{}), false)
 }
 
-// BenchmarkClosedManual is the same path through CanExecute and
-// RecordSuccess.
-func BenchmarkClosedManual(b *testing.B) {
-	cb := newBreaker(b, breaker.Config{})
-	b.ReportAllocs()
-	for b.Loop() {
-		if cb.CanExecute() {
-			cb.RecordSuccess()
-		}
-	}
-}
-
-// BenchmarkOpenReject is the rejection of an open breaker. Target: 0 allocs.
+// BenchmarkOpenReject is the rejection of an open breaker, alone and through
+// Execute (a pipeline, telemetry off), which returns the trip's *OpenError.
+// Target: 0 allocs.
 func BenchmarkOpenReject(b *testing.B) {
 	cb := newBreaker(b, breaker.Config{FailureThreshold: 1, Cooldown: time.Hour})
 	trip(b, cb, 1)
-	benchExecute(b, cb, true)
+	b.Run("alone", func(b *testing.B) { benchAlone(b, cb, true) })
+	ctx := context.Background()
+	b.Run("execute", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cb.Execute(ctx, fnVar); err == nil {
+				b.Fatal("admitted")
+			}
+		}
+	})
 }
 
 // BenchmarkCountWindow is the closed path of a count-based sliding window
 // full of successes, the healthy steady state. Target: ≤ 4× FloorAtomicAdd.
 func BenchmarkCountWindow(b *testing.B) {
-	benchExecute(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Size: 100}}), false)
+	benchAlone(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Size: 100}}), false)
 }
 
 // BenchmarkCountWindowMixed is the closed path of a count-based window that
@@ -121,9 +131,9 @@ func BenchmarkCountWindowMixed(b *testing.B) {
 		for b.Loop() {
 			i++
 			if i%100 == 0 {
-				cb.Execute(ctx, fail)
+				alone(cb, ctx, fail)
 			} else {
-				cb.Execute(ctx, fnVar)
+				alone(cb, ctx, fnVar)
 			}
 		}
 	})
@@ -134,9 +144,9 @@ func BenchmarkCountWindowMixed(b *testing.B) {
 			for pb.Next() {
 				i++
 				if i%100 == 0 {
-					cb.Execute(ctx, fail)
+					alone(cb, ctx, fail)
 				} else {
-					cb.Execute(ctx, fnVar)
+					alone(cb, ctx, fnVar)
 				}
 			}
 		})
@@ -149,7 +159,7 @@ func BenchmarkCountWindowMixed(b *testing.B) {
 // BenchmarkTimeWindow is the closed path of a time-based sliding window,
 // which reads the clock at each call.
 func BenchmarkTimeWindow(b *testing.B) {
-	benchExecute(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Duration: time.Minute}}), false)
+	benchAlone(b, newBreaker(b, breaker.Config{Window: &breaker.Window{Duration: time.Minute}}), false)
 }
 
 func offPipeline(b *testing.B, policies ...policy.Policy) *policy.Pipeline {

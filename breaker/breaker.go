@@ -37,6 +37,7 @@ type Breaker struct {
 	fullErr     *OpenError // the rejection of a full half-open breaker
 	forcedErr   *OpenError // the rejection of a forced-open breaker
 	gaugeOpts   [numStates]metric.ObserveOption
+	pipeline    *policy.Pipeline // the breaker alone, for Execute
 
 	mu            sync.Mutex
 	successes     int   // trial successes since the breaker went half-open
@@ -96,6 +97,7 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 	b.timed = s.window != nil && s.window.slow > 0
 	b.consecutive = s.window == nil
 	b.win.init(s.window)
+	b.pipeline = policy.MustNew(name, b).With(policy.WithTracerProvider(o.tp), policy.WithMeterProvider(o.mp))
 	track(b, o.mp)
 	return b, nil
 }
@@ -193,38 +195,18 @@ func reportChange(ex policy.Execution, ch change) {
 	ex.Report(policy.Event{Kind: policy.EventBreakerStateChange, From: ch.from.String(), To: ch.to.String()})
 }
 
-// Execute runs fn when the breaker admits the call, and counts its outcome;
-// otherwise it returns an [*OpenError] at once. It is the breaker alone, with
-// no pipeline and so no spans or events. When ctx is done before the call,
-// Execute returns its error and counts nothing. A panic in fn counts as a
-// failure, frees what the call holds, and goes on up the stack.
+// Execute runs fn through the breaker alone: in a pipeline that holds only
+// the breaker and is named after it, so the call has its spans, events and
+// metrics like any execution (see package policy). It returns an [*OpenError]
+// at once, without running fn, when the breaker refuses the call. When ctx is
+// done before the call, Execute returns its error and counts nothing. A panic
+// in fn counts as a failure, frees what the call holds, and goes on up the
+// stack.
+//
+// The manual API ([Breaker.Allow], [Breaker.CanExecute]) is the breaker
+// without the pipeline, for callers that record nothing.
 func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) error {
-	if ctx.Err() != nil {
-		return policy.ContextError(ctx)
-	}
-	// admit and finish, with their fast paths inlined by hand: the
-	// compiler finds them too big to inline.
-	var t ticket
-	if w := b.word.Load(); w&stateMask == uint64(Closed) && !b.timed {
-		t = ticket{kind: closedCall, gen: genOf(w)}
-	} else {
-		var rej *OpenError
-		if t, rej = b.admitOther(); rej != nil {
-			return rej
-		}
-	}
-	finished := false
-	defer func() {
-		if !finished {
-			b.finish(t, Failure)
-		}
-	}()
-	err := fn(ctx)
-	finished = true
-	if err != nil || t.kind != closedCall || !b.consecutive || b.word.Load()&failMask != 0 {
-		b.finishOther(t, b.verdict(err))
-	}
-	return err
+	return b.pipeline.Execute(ctx, fn)
 }
 
 // admit decides whether a call may run: it returns the call's ticket, or the

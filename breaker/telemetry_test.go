@@ -3,9 +3,11 @@ package breaker_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aragora/resilience/policy"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -231,4 +234,35 @@ func TestPipelineReportsRejectionsAndStateChanges(t *testing.T) {
 			t.Fatalf("resilience.events by event: %v", counts)
 		}
 	})
+}
+
+func TestExecuteRecordsTheCallAsAPipelineDoes(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	cb, err := breaker.New("inventory", breaker.Config{FailureThreshold: 1, Cooldown: time.Minute},
+		breaker.WithTracerProvider(tp), breaker.WithMeterProvider(metricnoop.NewMeterProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := cb.Execute(context.Background(), func(context.Context) error { return boom }); err != boom {
+		t.Fatalf("first call: %v", err)
+	}
+	if err := cb.Execute(context.Background(), func(context.Context) error { return nil }); !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("second call: %v, want the breaker open", err)
+	}
+	var names []string
+	var events []string
+	for _, s := range rec.Ended() {
+		names = append(names, s.Name())
+		for _, ev := range s.Events() {
+			events = append(events, ev.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "inventory attempt,inventory execute,inventory execute" {
+		t.Errorf("spans = %s, want the failed call's attempt and execution, then the rejected execution", got)
+	}
+	if got := strings.Join(events, ","); got != "exception,breaker.state_change,breaker.rejected" {
+		t.Errorf("events = %s", got)
+	}
 }
