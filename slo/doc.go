@@ -64,10 +64,11 @@
 // resilience.slo.sli{slo, objective, window} and
 // resilience.slo.error_budget.remaining{slo, objective}, where objective is
 // "availability" or "latency" and window a label such as "5m" or "30d".
-// Alerting rules can then be written against them directly:
+// Alerting rules can then be written against them directly (the Prometheus
+// exporter adds _ratio to the names of gauges of unit 1):
 //
-//	resilience_slo_burn_rate{window="1h"} > 14.4
-//	  and ignoring(window) resilience_slo_burn_rate{window="5m"} > 14.4
+//	resilience_slo_burn_rate_ratio{window="1h"} > 14.4
+//	  and ignoring(window) resilience_slo_burn_rate_ratio{window="5m"} > 14.4
 //
 // [Monitor.Close] unregisters the gauges.
 package slo

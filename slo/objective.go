@@ -17,8 +17,9 @@ const (
 	DefaultWindow        = 30 * 24 * time.Hour // the SRE workbook's window
 )
 
-// MinWindow is the shortest [Objective.Window] [New] accepts: shorter ones
-// would make the alert windows, scaled down with it, shorter than a second.
+// MinWindow is the shortest [Objective.Window] [New] accepts. The alert
+// windows scale down with it: at one hour, the workbook's 1h window lasts 5s
+// and its 5m window 417ms; shorter objectives would shrink them further.
 const MinWindow = time.Hour
 
 // Objective is what a [Monitor] holds calls to: a share of calls that must

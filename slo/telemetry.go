@@ -11,9 +11,9 @@ import (
 )
 
 // The names of the gauges a monitor registers, on a meter named
-// policy.ScopeName. The Prometheus exporter turns them into
-// resilience_slo_burn_rate, resilience_slo_error_budget_remaining and
-// resilience_slo_sli.
+// policy.ScopeName. Their unit is 1, so the Prometheus exporter, which adds
+// _ratio to gauges of unit 1, turns them into resilience_slo_burn_rate_ratio,
+// resilience_slo_error_budget_remaining_ratio and resilience_slo_sli_ratio.
 const (
 	MetricBurnRate             = "resilience.slo.burn_rate"              // gauge, 1: slo, objective, window
 	MetricErrorBudgetRemaining = "resilience.slo.error_budget.remaining" // gauge, 1: slo, objective
