@@ -13,8 +13,9 @@ import (
 )
 
 // The gauges of a bulkhead, with the attribute bulkhead set to its name. The
-// Prometheus exporter turns them into resilience_bulkhead_inflight_calls and
-// so on.
+// Prometheus exporter drops the annotation unit {call}, so they become
+// resilience_bulkhead_inflight, resilience_bulkhead_queued and
+// resilience_bulkhead_limit.
 const (
 	MetricInflight = "resilience.bulkhead.inflight" // gauge, {call}: permits in use
 	MetricQueued   = "resilience.bulkhead.queued"   // gauge, {call}: calls waiting for a permit
