@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/aragora/resilience/adapter"
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/bulkhead"
@@ -106,5 +109,32 @@ func TestPartsPassedInAreUsedAsTheyAre(t *testing.T) {
 	// The monitor is its owner's: closing the adapter leaves it registered.
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// When a later part fails, the SLO monitor New created is closed: its gauges
+// leave the meter provider instead of reporting for an adapter that never was.
+func TestAFailedNewUnregistersTheMonitorItCreated(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	for _, cfg := range []adapter.Config{
+		{Name: "kb", BreakerConfig: breaker.Config{FailureThreshold: -1}},
+		{Name: "kb", BulkheadConfig: bulkhead.Config{MaxConcurrent: -1}},
+	} {
+		cfg.BreakerRegistry, cfg.BulkheadRegistry = new(breaker.Registry), new(bulkhead.Registry)
+		if _, err := adapter.New(cfg, adapter.WithMeterProvider(mp)); err == nil {
+			t.Fatalf("New(%+v) succeeded", cfg)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if strings.HasPrefix(m.Name, "resilience.slo.") {
+				t.Errorf("after failed New calls, the meter provider still reports %s", m.Name)
+			}
+		}
 	}
 }
