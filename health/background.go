@@ -71,7 +71,9 @@ func (c *Checker) nextWait() time.Duration {
 // status gauge, and waits until every goroutine the checker started has
 // returned, including those of checks that outlived their timeout. A check
 // that ignores its context forever makes Stop wait forever; [Checker.Shutdown]
-// bounds the wait. After Stop, CheckAll runs nothing and Start and Register
+// bounds the wait. For the same reason a check's function or a status-change
+// listener must not call Stop itself: it would wait for its own goroutine.
+// After Stop, CheckAll runs nothing and Start and Register
 // fail with [ErrStopped]; Report and the handlers serve the last results.
 // Stop may be called more than once.
 func (c *Checker) Stop() {

@@ -21,8 +21,11 @@ type listener struct {
 // status (Check is ""); a run that changes both gives the check's change
 // first. Listeners are called after the checker's lock is released, one
 // change at a time and in the order the changes happened, so they may call
-// the checker (even CheckAll). They must not block for long: they hold up the
-// delivery of later changes. A listener that panics is recovered and the
+// the checker (even CheckAll), except [Checker.Stop] and [Checker.Shutdown]:
+// those wait for every goroutine of the checker, including the one calling
+// the listener, so a listener that wants to stop the checker must do so from
+// a goroutine of its own (go c.Stop()). Listeners must not block for long:
+// they hold up the delivery of later changes. A listener that panics is recovered and the
 // panic handed to otel.Handle, so that it cannot take down the background
 // loop.
 func (c *Checker) OnStatusChange(fn func(StatusChange)) (unsubscribe func()) {
