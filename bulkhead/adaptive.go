@@ -47,16 +47,21 @@ func newLimiter(a Adaptive, ceiling int) *limiter {
 // rtt, before the permit is released.
 func (b *Bulkhead) sample(rtt time.Duration) {
 	s := b.state.Load()
-	if n, changed := b.adaptive.add(time.Now(), rtt, inflightOf(s), queuedOf(s) > 0); changed {
+	l := b.adaptive
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// The new limit is set under the limiter's lock, so that two windows'
+	// estimates reach the bulkhead in the order they were made. (The lock
+	// order is limiter, then bulkhead; nothing takes them the other way.)
+	if n, changed := l.addLocked(time.Now(), rtt, inflightOf(s), queuedOf(s) > 0); changed {
 		b.setLimit(n)
 	}
 }
 
-// add records one sample and, when it closes a window, re-estimates the
-// limit. It reports the new limit, and whether it differs from the old one.
-func (l *limiter) add(now time.Time, rtt time.Duration, inflight int64, queued bool) (int64, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// addLocked records one sample and, when it closes a window, re-estimates
+// the limit. It reports the new limit, and whether it differs from the old
+// one. l.mu is held.
+func (l *limiter) addLocked(now time.Time, rtt time.Duration, inflight int64, queued bool) (int64, bool) {
 	if l.windowStart.IsZero() {
 		l.windowStart = now
 	}
