@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -161,4 +162,44 @@ func TestAResultRetryEndsWithTheContextsErrorAlone(t *testing.T) {
 			t.Errorf("deadline: err = %v after %d calls; want context.DeadlineExceeded after one", err, *calls)
 		}
 	})
+}
+
+// TestAResultRetryAfterTheCallerGaveUpIsNoRetry cancels the caller's context
+// during an attempt whose result asks for a retry: as with an error, the
+// execution ends with the context's error, announces no retry and, on the
+// last attempt, no exhaustion.
+func TestAResultRetryAfterTheCallerGaveUpIsNoRetry(t *testing.T) {
+	for _, maxRetries := range []int{3, retry.NoRetries} {
+		for _, g := range []struct {
+			name string
+			get  func(ctx context.Context, r *retry.Retry, cfg retry.Config, fn func(context.Context) (response, error), opts ...retry.Option) (response, error)
+		}{
+			{"policy.Get", func(ctx context.Context, r *retry.Retry, _ retry.Config, fn func(context.Context) (response, error), _ ...retry.Option) (response, error) {
+				return policy.Get(ctx, pipeline(t, r), fn)
+			}},
+			{"retry.Get", func(ctx context.Context, _ *retry.Retry, cfg retry.Config, fn func(context.Context) (response, error), opts ...retry.Option) (response, error) {
+				return retry.Get(ctx, cfg, fn, opts...)
+			}},
+		} {
+			t.Run(fmt.Sprintf("%s/MaxRetries=%d", g.name, maxRetries), func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				calls, retries, exhausted := 0, 0, 0
+				fn := func(context.Context) (response, error) {
+					calls++
+					cancel() // the caller gives up while the call is under way
+					return response{503}, nil
+				}
+				cfg := retry.Config{MaxRetries: maxRetries}
+				opts := []retry.Option{unavailable,
+					retry.WithOnRetry(func(string, int, time.Duration) { retries++ }),
+					retry.WithOnExhausted(func(string, int) { exhausted++ })}
+				_, err := g.get(ctx, mustNew(t, cfg, opts...), cfg, fn, opts...)
+				if !errors.Is(err, context.Canceled) || errors.Is(err, retry.ErrExhausted) || calls != 1 || retries != 0 || exhausted != 0 {
+					t.Errorf("err = %v after %d calls, %d retries announced, %d exhaustions; want context.Canceled after one call, and neither listener called",
+						err, calls, retries, exhausted)
+				}
+			})
+		}
+	}
 }

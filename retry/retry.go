@@ -174,6 +174,10 @@ func (l *loop) after(ctx context.Context, err error) (again bool, _ error) {
 			// the dependency's health.
 			b.failed()
 		}
+	} else if ctx.Err() != nil {
+		// A result that asks for a retry, but the caller has given up: as
+		// for an error, the execution ends with the context's error.
+		return false, l.stopped(ctx, nil, "after attempt")
 	} else if b != nil {
 		b.failed() // a result that asks for a retry is a failure too
 	}
