@@ -42,6 +42,7 @@ type Breaker struct {
 	mu            sync.Mutex
 	successes     int   // trial successes since the breaker went half-open
 	trialFailures int   // trial failures since then: 0 until one reopens it
+	manualTrials  int   // the trials in flight that CanExecute admitted, which manual records free
 	trips         int   // trips since the breaker last closed
 	openedAt      int64 // when it last opened, on its clock
 	win           window

@@ -45,12 +45,20 @@ func noDone(error) {}
 // call never recorded keeps its slot forever.
 //
 // The records carry no ticket: the breaker counts each in the state it is in
-// when it arrives, and frees a trial slot with it whenever one is held, even
-// if the call was admitted in another state. Where calls may overlap a change
-// of state, or code paths may forget to record, prefer [Breaker.Allow].
+// when it arrives, and frees with it a trial slot that CanExecute gave, whenever
+// one is held, even if the recorded call was admitted in another state. (It
+// never frees the slot of a call admitted by [Breaker.Allow] or run by
+// [Breaker.Execute] or a pipeline: those free their own.) Where calls may
+// overlap a change of state, or code paths may forget to record, prefer
+// [Breaker.Allow].
 // Manual records are not timed, so the slow-call rule does not see them.
 func (b *Breaker) CanExecute() bool {
-	_, rej := b.admit()
+	t, rej := b.admit()
+	if rej == nil && t.kind == trialCall {
+		b.mu.Lock()
+		b.manualTrials++
+		b.mu.Unlock()
+	}
 	return rej == nil
 }
 
@@ -78,7 +86,8 @@ func (b *Breaker) recordManual(v Verdict) {
 		return
 	}
 	b.mu.Lock()
-	if b.trials.Load() > 0 {
+	if b.manualTrials > 0 {
+		b.manualTrials--
 		b.trials.Add(-1)
 	}
 	w = b.word.Load()

@@ -133,3 +133,36 @@ func TestAllow(t *testing.T) {
 		})
 	})
 }
+
+// TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial mixes the legacy API with
+// Allow, as code migrating from the seed does: a call admitted by CanExecute
+// while closed, recorded once the breaker is half-open, must not free the slot
+// of a trial that Allow admitted, or the slot is freed twice and the cap on
+// trials is lost for good.
+func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1})
+		if !b.CanExecute() { // a legacy call starts while closed
+			t.Fatal("a closed breaker refused a call")
+		}
+		trip(t, b, 1)
+		time.Sleep(time.Minute)
+		trial, err := b.Allow()
+		if err != nil {
+			t.Fatalf("the trial: %v", err)
+		}
+		b.RecordFailure(errBoom) // the legacy call ends: a failure, which reopens
+		wantState(t, b, breaker.Open)
+		trial(nil) // the trial ends, stale
+		if got := b.Status().Trials; got != 0 {
+			t.Fatalf("Trials = %d once every call ended, want 0", got)
+		}
+		time.Sleep(time.Minute)
+		if _, err := b.Allow(); err != nil {
+			t.Fatalf("the next trial: %v", err)
+		}
+		if _, err := b.Allow(); !errors.Is(err, breaker.ErrHalfOpenFull) {
+			t.Fatalf("a second trial with HalfOpenMaxRequests 1: error %v, want ErrHalfOpenFull", err)
+		}
+	})
+}
