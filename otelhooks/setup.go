@@ -102,7 +102,10 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	prev := globals{otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()}
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Behind a pointer, so that shutdown can tell whether it is still the
+	// global one: a composite propagator is a slice, which == cannot compare.
+	prop := &installedPropagator{propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
+	otel.SetTextMapPropagator(prop)
 
 	var (
 		once sync.Once
@@ -112,7 +115,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		once.Do(func() {
 			// Spans first: their exporters may still record metrics.
 			serr = errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
-			prev.restore(tp, mp)
+			prev.restore(tp, mp, prop)
 		})
 		return serr
 	}, nil
@@ -148,14 +151,23 @@ type globals struct {
 }
 
 // restore puts the globals back, unless someone else replaced Setup's since.
-func (g globals) restore(tp *sdktrace.TracerProvider, mp *sdkmetric.MeterProvider) {
+func (g globals) restore(tp *sdktrace.TracerProvider, mp *sdkmetric.MeterProvider, prop *installedPropagator) {
 	if otel.GetTracerProvider() == trace.TracerProvider(tp) {
 		otel.SetTracerProvider(g.tp)
 	}
 	if otel.GetMeterProvider() == metric.MeterProvider(mp) {
 		otel.SetMeterProvider(g.mp)
 	}
-	otel.SetTextMapPropagator(g.prop)
+	// Interface values of different dynamic types compare unequal without
+	// panicking, whatever the other propagator's type.
+	if otel.GetTextMapPropagator() == propagation.TextMapPropagator(prop) {
+		otel.SetTextMapPropagator(g.prop)
+	}
+}
+
+// installedPropagator is the propagator Setup installs, as a pointer.
+type installedPropagator struct {
+	propagation.TextMapPropagator
 }
 
 func newResource(ctx context.Context, cfg *setupConfig) (*resource.Resource, error) {

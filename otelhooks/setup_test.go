@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -228,7 +229,7 @@ func TestSetupFailsCleanly(t *testing.T) {
 }
 
 func TestShutdownRestoresGlobalsOnce(t *testing.T) {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
+	tp, mp, prop := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
 	shutdown, err := otelhooks.Setup(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +244,9 @@ func TestShutdownRestoresGlobalsOnce(t *testing.T) {
 	}
 	if otel.GetTracerProvider() != tp || otel.GetMeterProvider() != mp {
 		t.Error("shutdown did not put the global providers back")
+	}
+	if otel.GetTextMapPropagator() != prop {
+		t.Error("shutdown did not put the global propagator back")
 	}
 }
 
@@ -353,5 +357,27 @@ func TestSetupExportsOTLP(t *testing.T) {
 				t.Errorf("spans received = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// testPropagator is a propagator of the test's, comparable by identity.
+type testPropagator struct{ propagation.TextMapPropagator }
+
+// Shutdown puts back only the globals that are still Setup's: a propagator
+// installed by someone else after Setup stays.
+func TestShutdownKeepsGlobalsReplacedSinceSetup(t *testing.T) {
+	before := otel.GetTextMapPropagator()
+	shutdown, err := otelhooks.Setup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := &testPropagator{propagation.TraceContext{}}
+	otel.SetTextMapPropagator(mine)
+	t.Cleanup(func() { otel.SetTextMapPropagator(before) })
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := otel.GetTextMapPropagator(); got != propagation.TextMapPropagator(mine) {
+		t.Errorf("shutdown replaced the propagator installed after Setup with %T", got)
 	}
 }
