@@ -75,7 +75,7 @@ type MetricsCallbacks struct {
 // NewMetricsCallbacks returns callbacks that record on instruments whose names
 // start with namespace and a dot (see the Metric constants). The namespace is
 // required: it starts with a letter and holds at most 64 letters, digits,
-// underscores, dots and dashes. The meter is the global provider's, unless
+// underscores, dots and dashes, and is not "resilience", the library's own. The meter is the global provider's, unless
 // [WithMeterProvider] says otherwise.
 func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallbacks, error) {
 	if !namespacePattern.MatchString(namespace) {
@@ -83,6 +83,11 @@ func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallb
 			return nil, fmt.Errorf("otelhooks: namespace is empty")
 		}
 		return nil, fmt.Errorf("otelhooks: namespace %q must start with a letter and hold at most 64 letters, digits, '_', '.' or '-'", namespace)
+	}
+	if namespace == "resilience" {
+		// resilience.health.status is the health package's own gauge, with
+		// other attributes: one Prometheus name for two series shapes.
+		return nil, fmt.Errorf("otelhooks: namespace %q is the library's own (its instruments would collide with the callbacks'); choose your service's", namespace)
 	}
 	cfg := metricsConfig{}
 	for _, o := range opts {
