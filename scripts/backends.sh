@@ -50,10 +50,13 @@ wait_ready() {
 }
 
 alive() {
-	local pid
+	local pid state
 	[[ -s $1 ]] || return 1
 	pid=$(<"$1")
-	kill -0 "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null || return 1
+	# A process that died and that nobody reaped (a zombie) answers kill -0.
+	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+	[[ $state != Z ]]
 }
 
 start_jaeger() {
@@ -150,9 +153,27 @@ stop() {
 	rm -f "$pidfile"
 }
 
+# clean_data removes the temporary storage that "up" recorded for Prometheus.
+clean_data() {
+	local data
+	[[ -s $dir/prometheus.data ]] || return 0
+	data=$(<"$dir/prometheus.data")
+	case "$data" in
+	*/resilience-prometheus.*) rm -rf -- "$data" ;;
+	esac
+	rm -f "$dir/prometheus.data"
+}
+
 case "${1:-}" in
 up)
 	mkdir -p "$dir"
+	# What an earlier "up" left when its processes died without a "down".
+	for name in jaeger prometheus; do
+		if [[ -s $dir/$name.pid ]] && ! alive "$dir/$name.pid"; then
+			rm -f "$dir/$name.pid"
+		fi
+	done
+	[[ -s $dir/prometheus.pid ]] || clean_data
 	if ! start_jaeger || ! start_prometheus; then
 		"$0" down
 		exit 1
@@ -166,13 +187,7 @@ up)
 down)
 	stop jaeger
 	stop prometheus
-	if [[ -s $dir/prometheus.data ]]; then
-		data=$(<"$dir/prometheus.data")
-		case "$data" in
-		*/resilience-prometheus.*) rm -rf -- "$data" ;;
-		esac
-		rm -f "$dir/prometheus.data"
-	fi
+	clean_data
 	;;
 status)
 	rc=0
