@@ -8,15 +8,17 @@ import (
 	"github.com/aragora/resilience/policy"
 )
 
-// ErrOpen is matched, through errors.Is, by the errors of calls rejected
-// because their breaker is open or forced open. Those errors also match
+// ErrOpen is matched, through errors.Is, by the errors of every call a
+// breaker rejects: open, forced open, or half-open with its trial calls all in
+// flight (which also match [ErrHalfOpenFull]). Those errors also match
 // [policy.ErrRejected], and are of type [*OpenError].
 var ErrOpen = errors.New("breaker is open")
 
 // ErrHalfOpenFull is matched, through errors.Is, by the errors of calls
 // rejected because their breaker is half-open and already runs as many trial
 // calls as it may (HalfOpenMaxRequests). Those errors also match
-// [policy.ErrRejected], but not ErrOpen, and are of type [*OpenError].
+// [ErrOpen] and [policy.ErrRejected], and are of type [*OpenError]; this
+// sentinel tells them apart from the rejections of an open breaker.
 var ErrHalfOpenFull = errors.New("breaker is half-open and its trial calls are all in flight")
 
 // OpenError is the error of a call that a breaker rejected. Use errors.As to
@@ -51,14 +53,12 @@ func (e *OpenError) Error() string {
 	return fmt.Sprintf("breaker %q is open; next trial in %v", e.Name, e.RetryAfter())
 }
 
-// Is reports whether target is ErrOpen (for State Open and ForcedOpen),
-// ErrHalfOpenFull (for State HalfOpen) or policy.ErrRejected.
+// Is reports whether target is ErrOpen or policy.ErrRejected (for every
+// rejection), or ErrHalfOpenFull (for State HalfOpen).
 func (e *OpenError) Is(target error) bool {
 	switch target {
-	case policy.ErrRejected:
+	case policy.ErrRejected, ErrOpen:
 		return true
-	case ErrOpen:
-		return e.State != HalfOpen
 	case ErrHalfOpenFull:
 		return e.State == HalfOpen
 	}

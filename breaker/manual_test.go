@@ -2,7 +2,9 @@ package breaker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -165,4 +167,16 @@ func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
 			t.Fatalf("a second trial with HalfOpenMaxRequests 1: error %v, want ErrHalfOpenFull", err)
 		}
 	})
+}
+
+func TestStatusMarshalsItsStateByName(t *testing.T) {
+	b := newBreaker(t, breaker.Config{})
+	b.ForceOpen()
+	out, err := json.Marshal(b.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"State":"forced-open"`) {
+		t.Errorf("Status as JSON = %s, want the state by name", out)
+	}
 }

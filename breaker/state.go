@@ -37,6 +37,10 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
+// MarshalText encodes s as its String, so that a [Status] marshals to JSON
+// as {"State":"open",…} for health endpoints and logs.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Counts are a breaker's tallies for the state it is in. They start again from
 // zero at every change of state; a [StateChange] carries them as they were
 // just before the change.
