@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/breaker"
+	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -214,22 +215,7 @@ func TestPipelineReportsRejectionsAndStateChanges(t *testing.T) {
 			}
 		}
 
-		var rm metricdata.ResourceMetrics
-		if err := reader.Collect(ctx, &rm); err != nil {
-			t.Fatal(err)
-		}
-		counts := map[string]int64{}
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if m.Name != policy.MetricEvents {
-					continue
-				}
-				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-					ev, _ := dp.Attributes.Value("event")
-					counts[ev.AsString()] += dp.Value
-				}
-			}
-		}
+		counts := oteltest.Int64s(t, reader, policy.MetricEvents, "event")
 		if counts["breaker.rejected"] != 2 || counts["breaker.state_change"] != 2 {
 			t.Fatalf("resilience.events by event: %v", counts)
 		}

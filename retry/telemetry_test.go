@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/breaker"
+	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/retry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -64,24 +64,7 @@ func (r recorded) events(t *testing.T) (sdktrace.ReadOnlySpan, []string) {
 // counts returns the resilience.events counter by policy and event.
 func (r recorded) counts(t *testing.T) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != policy.MetricEvents {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				pol, _ := dp.Attributes.Value("policy")
-				ev, _ := dp.Attributes.Value("event")
-				counts[pol.AsString()+" "+ev.AsString()] += dp.Value
-			}
-		}
-	}
-	return counts
+	return oteltest.Int64s(t, r.reader, policy.MetricEvents, "policy", "event")
 }
 
 func TestEachRetryIsAnEventBeforeItsWait(t *testing.T) {

@@ -10,10 +10,10 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/slo"
 )
@@ -136,29 +136,8 @@ func TestRunReportsAlertChangesOnTheExecutionSpan(t *testing.T) {
 			t.Errorf("listeners heard %+v; want one none→page change", heard)
 		}
 
-		var rm metricdata.ResourceMetrics
-		if err := reader.Collect(t.Context(), &rm); err != nil {
-			t.Fatal(err)
-		}
-		if n := eventCount(rm, "slo.alert_change"); n != 1 {
+		if n := oteltest.Int64s(t, reader, policy.MetricEvents, "event")["slo.alert_change"]; n != 1 {
 			t.Errorf("resilience.events{event=slo.alert_change} = %d, want 1", n)
 		}
 	})
-}
-
-func eventCount(rm metricdata.ResourceMetrics, event string) int64 {
-	var n int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			if mt.Name != policy.MetricEvents {
-				continue
-			}
-			for _, dp := range mt.Data.(metricdata.Sum[int64]).DataPoints {
-				if v, _ := dp.Attributes.Value("event"); v.AsString() == event {
-					n += dp.Value
-				}
-			}
-		}
-	}
-	return n
 }

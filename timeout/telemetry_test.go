@@ -7,11 +7,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/timeout"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -58,24 +58,8 @@ func TestATimeoutIsAnEventOnTheExecutionSpanAndInTheEventsCounter(t *testing.T) 
 			}
 		}
 
-		var rm metricdata.ResourceMetrics
-		if err := reader.Collect(context.Background(), &rm); err != nil {
-			t.Fatal(err)
-		}
-		counts := map[string]int64{}
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if m.Name != policy.MetricEvents {
-					continue
-				}
-				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-					ev, _ := dp.Attributes.Value("event")
-					pol, _ := dp.Attributes.Value("policy")
-					counts[pol.AsString()+"/"+ev.AsString()] += dp.Value
-				}
-			}
-		}
-		if counts["search-timeout/timeout"] != 1 || counts["search-timeout/fallback"] != 1 || len(counts) != 2 {
+		counts := oteltest.Int64s(t, reader, policy.MetricEvents, "policy", "event")
+		if counts["search-timeout timeout"] != 1 || counts["search-timeout fallback"] != 1 || len(counts) != 2 {
 			t.Errorf("resilience.events = %v, want one timeout and one fallback from search-timeout", counts)
 		}
 	})

@@ -1,0 +1,43 @@
+package oteltest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aragora/resilience/internal/oteltest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestInt64sSumsCountersAndGaugesByTheKeysAsked(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test")
+	events, _ := meter.Int64Counter("events")
+	add := func(n int64, policy, event string) {
+		events.Add(context.Background(), n, metric.WithAttributes(attribute.String("policy", policy), attribute.String("event", event)))
+	}
+	add(2, "retry", "retry")
+	add(1, "retry", "retry.exhausted")
+	add(5, "breaker", "retry") // same event, another policy
+	gauge, _ := meter.Int64Gauge("state")
+	gauge.Record(context.Background(), 1, metric.WithAttributes(attribute.String("state", "open")))
+
+	byEvent := oteltest.Int64s(t, reader, "events", "event")
+	if byEvent["retry"] != 7 || byEvent["retry.exhausted"] != 1 || len(byEvent) != 2 {
+		t.Errorf("by event = %v", byEvent)
+	}
+	byBoth := oteltest.Int64s(t, reader, "events", "policy", "event")
+	if byBoth["retry retry"] != 2 || byBoth["breaker retry"] != 5 || len(byBoth) != 3 {
+		t.Errorf("by policy and event = %v", byBoth)
+	}
+	if got := oteltest.Int64s(t, reader, "state", "state"); got["open"] != 1 || len(got) != 1 {
+		t.Errorf("gauge = %v", got)
+	}
+	if got := oteltest.Int64s(t, reader, "absent"); len(got) != 0 {
+		t.Errorf("absent metric = %v", got)
+	}
+}
