@@ -58,11 +58,13 @@ var rules = [...]rule{
 	{AlertTicket, win3d, win6h, 1},  // 10% of the budget in three days
 }
 
-// alertOf applies the workbook's rules to an indicator's burn rates.
-func alertOf(burns *[numWindows]float64) Alert {
+// alertOf applies the workbook's rules to an indicator's burn rates, and
+// calls per window: a rule whose long window holds fewer than minCalls calls
+// stays quiet.
+func alertOf(burns, calls *[numWindows]float64, minCalls int) Alert {
 	a := AlertNone
 	for _, r := range rules {
-		if r.severity > a && burns[r.long] > r.burn && burns[r.short] > r.burn {
+		if r.severity > a && burns[r.long] > r.burn && burns[r.short] > r.burn && calls[r.long] >= float64(minCalls) {
 			a = r.severity
 		}
 	}

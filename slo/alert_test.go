@@ -186,3 +186,46 @@ func TestListenersMayReadTheMonitor(t *testing.T) {
 		}
 	})
 }
+
+func TestAlertMinCallsKeepsAQuietServiceFromPaging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		quiet := batch{calls: 1} // one call a minute: 60 an hour
+		oneBad := batch{calls: 1, bad: 1}
+		for _, tt := range []struct {
+			name     string
+			minCalls int
+			pages    bool
+		}{
+			{"the workbook's rules as they are", 0, true},
+			{"a minimum no window of the quiet service reaches", 1000, false},
+		} {
+			start := time.Now()
+			m := newMonitor(t, "quiet", slo.Objective{Availability: 0.999, AlertMinCalls: tt.minCalls})
+			got := watch(m, start)
+			traffic(m, 2*time.Hour, time.Minute, quiet)
+			traffic(m, 5*time.Minute, time.Minute, oneBad) // 5 failures in 5 minutes
+			traffic(m, 10*time.Minute, time.Minute, quiet)
+			paged := false
+			for _, tr := range *got {
+				paged = paged || tr.to == slo.AlertPage
+			}
+			if paged != tt.pages {
+				t.Errorf("%s: paged = %v (transitions %+v), want %v", tt.name, paged, *got, tt.pages)
+			}
+		}
+
+		// Enough traffic meets the minimum, and the rules apply again.
+		start := time.Now()
+		m := newMonitor(t, "busy", slo.Objective{Availability: 0.999, AlertMinCalls: 1000})
+		got := watch(m, start)
+		traffic(m, 2*time.Hour, time.Minute, batch{calls: 20}) // 1200 calls an hour
+		traffic(m, 10*time.Minute, time.Minute, batch{calls: 20, bad: 10})
+		paged := false
+		for _, tr := range *got {
+			paged = paged || tr.to == slo.AlertPage
+		}
+		if !paged {
+			t.Errorf("busy service: transitions %+v, want a page", *got)
+		}
+	})
+}

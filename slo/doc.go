@@ -46,6 +46,10 @@
 // (Snapshot, gauge collection): without traffic, a clear is seen at the next
 // read.
 //
+// On a quiet service one failure can burn fast enough to page; set
+// Objective.AlertMinCalls to the calls a rule's long window must hold before
+// that rule may alert.
+//
 // # Memory and time
 //
 // The monitor keeps counts, not calls: each window is a ring of 60 buckets

@@ -198,23 +198,17 @@ func (m *Monitor) evaluate(pos float64, check [numIndicators]bool, ch *changes) 
 		if !check[ind] {
 			continue
 		}
-		var burns [numWindows]float64
+		var burns, calls [numWindows]float64
 		for w := range win3d + 1 {
-			burns[w] = m.burn(ind, w, pos)
+			calls[w], _, _, burns[w] = m.window(ind, w, pos)
 		}
-		a := alertOf(&burns)
+		a := alertOf(&burns, &calls, m.obj.AlertMinCalls)
 		if from := m.alerts[ind]; a != from {
 			m.alerts[ind] = a
 			ch.c[ch.n] = AlertChange{SLO: m.name, Indicator: ind, From: from, To: a}
 			ch.n++
 		}
 	}
-}
-
-// burn returns the burn rate of indicator ind over window w at pos.
-func (m *Monitor) burn(ind Indicator, w int, pos float64) float64 {
-	_, _, _, burn := m.window(ind, w, pos)
-	return burn
 }
 
 // window returns what indicator ind counts over window w at pos: its calls

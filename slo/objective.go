@@ -50,6 +50,13 @@ type Objective struct {
 	// Zero means DefaultWindow (30 days); otherwise it must be at least
 	// MinWindow (one hour).
 	Window time.Duration
+
+	// AlertMinCalls is the number of calls a rule's long window (1h, 6h, 1d
+	// or 3d, scaled) must hold before that rule may alert. Zero means no
+	// minimum: the workbook's rules as they are, under which one failure in
+	// a quiet hour burns fast enough to page. Set it for low-traffic
+	// services, whose alerts would otherwise flap; it must not be negative.
+	AlertMinCalls int
 }
 
 // normalize returns o with its defaults filled in, or an error naming the
@@ -71,6 +78,9 @@ func (o Objective) normalize() (Objective, error) {
 	}
 	if o.Latency > 0 && !(o.LatencyTarget > 0 && o.LatencyTarget < 1) {
 		return o, fmt.Errorf("%w: Objective.LatencyTarget is %v; want a share strictly between 0 and 1, such as 0.99", ErrInvalid, o.LatencyTarget)
+	}
+	if o.AlertMinCalls < 0 {
+		return o, fmt.Errorf("%w: Objective.AlertMinCalls is %d; want zero for no minimum, or a number of calls", ErrInvalid, o.AlertMinCalls)
 	}
 	if o.Window == 0 {
 		o.Window = DefaultWindow

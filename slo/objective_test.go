@@ -28,6 +28,7 @@ func TestNewRejectsBadConfigNamingTheField(t *testing.T) {
 		{"latency target negative", "api", slo.Objective{Latency: time.Second, LatencyTarget: -0.5}, "Objective.LatencyTarget"},
 		{"negative window", "api", slo.Objective{Window: -time.Hour}, "Objective.Window"},
 		{"window under an hour", "api", slo.Objective{Window: time.Minute}, "Objective.Window"},
+		{"negative alert minimum", "api", slo.Objective{AlertMinCalls: -1}, "Objective.AlertMinCalls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
