@@ -42,6 +42,7 @@ type RejectedError struct {
 	MaxWait  time.Duration // the wait that ran out, when Cause is ErrWaitTimeout
 }
 
+// Error says which bulkhead refused the call, and why.
 func (e *RejectedError) Error() string {
 	if e.Cause == ErrWaitTimeout {
 		return fmt.Sprintf("bulkhead %q: no permit within %v", e.Bulkhead, e.MaxWait)

@@ -21,6 +21,7 @@ type PanicError struct {
 	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
 }
 
+// Error returns "panic: " and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // ErrorType returns "panic", the error.type of a panic in telemetry.

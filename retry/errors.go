@@ -21,6 +21,7 @@ type ExhaustedError struct {
 	Err      error // the last attempt's error; nil when it succeeded with a result that asked for a retry
 }
 
+// Error says how many attempts were made, and the last one's error.
 func (e *ExhaustedError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("retry: gave up after %d attempts: the last result asked for a retry", e.Attempts)

@@ -22,6 +22,7 @@ type Error struct {
 	Err   error         // what the function returned; nil in a context's cause
 }
 
+// Error says which limit ran out, and what the function returned.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("timeout: time limit of %v exceeded", e.Limit)
