@@ -34,6 +34,10 @@ var ErrNilPolicy = errors.New("policy: nil policy")
 // ErrNoName is returned by [New] when the pipeline's name is empty.
 var ErrNoName = errors.New("policy: pipeline name is empty")
 
+// ErrNilFunc is returned by [Pipeline.Execute] and [Get], which run nothing,
+// when the function to run is nil.
+var ErrNilFunc = errors.New("policy: the function to run is nil")
+
 // New returns a pipeline named name that runs functions through policies,
 // outermost first: in New("api", retry, breaker, timeout) the retry runs the
 // breaker, which runs the timeout, which runs the function. The name labels
@@ -115,6 +119,9 @@ func policyName(pol Policy) string {
 // When ctx is done before an attempt starts, that attempt does not run and
 // the execution ends with ctx's error.
 func (p *Pipeline) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
 	if p.static && p.fixed == nil && len(p.policies) == 0 {
 		return runBare(ctx, fn) // saves a call through the runner interface
 	}
@@ -136,6 +143,10 @@ func runBare(ctx context.Context, fn func(context.Context) error) error {
 // value is fn's own, or one set by a fallback; callers should ignore it when
 // the error is not nil, unless a policy documents otherwise.
 func Get[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T, error)) (T, error) {
+	if fn == nil {
+		var zero T
+		return zero, ErrNilFunc
+	}
 	r := &getRunner[T]{fn: fn}
 	err := p.execute(ctx, r)
 	return r.val, err

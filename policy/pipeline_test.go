@@ -468,3 +468,17 @@ func TestConcurrentExecutionsShareNothing(t *testing.T) {
 		t.Errorf("%d attempt spans, want %d", got, want)
 	}
 }
+
+func TestANilFunctionIsAnErrorNotAPanic(t *testing.T) {
+	var log []string
+	p := policy.MustNew("nil", recordingPolicy{"outer", &log})
+	if err := p.Execute(context.Background(), nil); !errors.Is(err, policy.ErrNilFunc) {
+		t.Errorf("Execute(nil) = %v, want ErrNilFunc", err)
+	}
+	if _, err := policy.Get[int](context.Background(), p, nil); !errors.Is(err, policy.ErrNilFunc) {
+		t.Errorf("Get(nil) = %v, want ErrNilFunc", err)
+	}
+	if len(log) != 0 {
+		t.Errorf("policies ran for a nil function: %v", log)
+	}
+}

@@ -3,6 +3,8 @@ package retry
 import (
 	"context"
 	"fmt"
+
+	"github.com/aragora/resilience/policy"
 )
 
 // Do runs fn until it succeeds, fails with an error not worth retrying, or
@@ -28,6 +30,9 @@ import (
 // option is [WithRetryIfResult], which needs [Get]. A panic in fn is not
 // retried: it reaches the caller, after Do has released its budget share.
 func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ...Option) error {
+	if fn == nil {
+		return policy.ErrNilFunc
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -69,6 +74,9 @@ func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ..
 // WithRetryIfResult is not T.
 func Get[T any](ctx context.Context, cfg Config, fn func(context.Context) (T, error), opts ...Option) (T, error) {
 	var v T
+	if fn == nil {
+		return v, policy.ErrNilFunc
+	}
 	if err := cfg.validate(); err != nil {
 		return v, err
 	}

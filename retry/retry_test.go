@@ -430,3 +430,12 @@ func TestARetryIsSafeForConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+func TestANilFunctionIsAnError(t *testing.T) {
+	if err := retry.Do(context.Background(), retry.Config{}, nil); !errors.Is(err, policy.ErrNilFunc) {
+		t.Errorf("Do(nil) = %v, want policy.ErrNilFunc", err)
+	}
+	if _, err := retry.Get[int](context.Background(), retry.Config{}, nil); !errors.Is(err, policy.ErrNilFunc) {
+		t.Errorf("Get(nil) = %v, want policy.ErrNilFunc", err)
+	}
+}
