@@ -44,6 +44,9 @@ func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ..
 		b.begin()
 		defer l.end()
 	}
+	// This loop, Get's and Run's are alike on purpose: one generic loop for
+	// Do and Get measured 3.4× a hand-written loop against 2.5× for these,
+	// past the ≤ 3× this path is held to.
 	var err error
 	for {
 		if l.attempts > 0 && ctx.Err() != nil {
