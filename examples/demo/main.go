@@ -5,11 +5,12 @@
 // It serves GET / (one call to the upstream), /metrics (Prometheus, with
 // exemplars) and /health, and calls itself a few times a second, with an
 // outage of the upstream now and then, so that there is something to see.
-// With no backend, spans are printed one per line; with
-// OTEL_EXPORTER_OTLP_ENDPOINT set (make demo sets it when Jaeger runs) they go
-// to Jaeger over OTLP.
+// It prints one summary line every few seconds, like a small dashboard, and a
+// line for each change of the breaker's state. Spans go to Jaeger over OTLP
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set (make demo sets it when Jaeger
+// runs), and are printed one per line only when asked (-traces stdout).
 //
-//	go run ./demo [-addr 127.0.0.1:8080] [-traces auto|stdout|none|FILE] [-duration 0]
+//	go run ./demo [-addr 127.0.0.1:8080] [-traces none|stdout|FILE] [-duration 0]
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +45,8 @@ type options struct {
 	addr        string
 	traces      string
 	every       time.Duration
+	report      time.Duration
+	outageFirst time.Duration
 	outageEvery time.Duration
 	outageFor   time.Duration
 	duration    time.Duration
@@ -53,9 +57,11 @@ func parse(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to serve on (Prometheus from make backends-up scrapes 127.0.0.1:8080)")
-	fs.StringVar(&o.traces, "traces", "auto", "where to print spans, one line each: stdout, none, or a file; auto means stdout unless OTEL_EXPORTER_OTLP_ENDPOINT is set")
+	fs.StringVar(&o.traces, "traces", "none", "where to print spans, one line each: none, stdout, or a file (spans go to Jaeger over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, whatever this says)")
 	fs.DurationVar(&o.every, "every", 250*time.Millisecond, "time between two calls of the built-in load; 0 turns the load off")
-	fs.DurationVar(&o.outageEvery, "outage-every", 30*time.Second, "time between two outages of the upstream; 0: none")
+	fs.DurationVar(&o.report, "report", 5*time.Second, "time between two summary lines")
+	fs.DurationVar(&o.outageFirst, "outage-first", 10*time.Second, "time until the first outage of the upstream")
+	fs.DurationVar(&o.outageEvery, "outage-every", 30*time.Second, "time from the start of one outage of the upstream to the next; 0: none")
 	fs.DurationVar(&o.outageFor, "outage-for", 8*time.Second, "length of an outage")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long; 0: run until interrupted")
 	if err := fs.Parse(args); err != nil {
@@ -64,8 +70,11 @@ func parse(args []string, out io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.every < 0 || o.outageEvery < 0 || o.outageFor < 0 || o.duration < 0 {
+	if o.every < 0 || o.outageFirst < 0 || o.outageEvery < 0 || o.outageFor < 0 || o.duration < 0 {
 		return o, errors.New("durations must not be negative")
+	}
+	if o.report <= 0 {
+		return o, errors.New("-report must be positive")
 	}
 	return o, nil
 }
@@ -102,15 +111,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		err = errors.Join(err, shutdown(sctx))
 	}()
 
-	cb, err := otelhooks.NewMetricsCallbacks("demo")
-	if err != nil {
-		return err
-	}
+	// The pipeline's own telemetry already makes the resilience_* metrics; the
+	// listeners here only feed the summary lines.
+	st := &stats{out: stdout, start: time.Now()}
 	up := demoapp.NewUpstream(demoapp.UpstreamConfig{
 		FailureRate: 0.2, SlowRate: 0.05, Latency: 20 * time.Millisecond, SlowLatency: 400 * time.Millisecond,
 		Seed: uint64(time.Now().UnixNano()),
 	})
-	svc, err := demoapp.New(demoapp.DefaultConfig(), up, cb)
+	svc, err := demoapp.New(demoapp.DefaultConfig(), up, st)
 	if err != nil {
 		return err
 	}
@@ -133,11 +141,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 
 	var wg sync.WaitGroup
 	if o.every > 0 {
-		wg.Go(func() { load(ctx, base+"/", o.every, stdout) })
+		wg.Go(func() { load(ctx, base+"/", o.every, st) })
 	}
 	if o.outageEvery > 0 && o.outageFor > 0 {
-		wg.Go(func() { outages(ctx, up, o.outageEvery, o.outageFor, stdout) })
+		wg.Go(func() { outages(ctx, up, o.outageFirst, o.outageEvery, o.outageFor, st) })
 	}
+	wg.Go(func() { st.summarize(ctx, o.report, svc) })
 
 	select {
 	case <-ctx.Done():
@@ -158,18 +167,12 @@ func spanOutput(traces string, stdout io.Writer) (w io.Writer, where string, clo
 	if otlp == "" {
 		otlp = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	}
-	if traces == "auto" {
-		traces = "stdout"
-		if otlp != "" {
-			traces = "none"
-		}
-	}
 	closeFn = func() {}
 	switch traces {
 	case "stdout":
 		w, where = stdout, "printed below, one line per span"
-	case "none":
-		where = "not printed"
+	case "none", "":
+		where = "not printed (-traces stdout prints them)"
 	default:
 		f, err := os.Create(traces)
 		if err != nil {
@@ -178,41 +181,106 @@ func spanOutput(traces string, stdout io.Writer) (w io.Writer, where string, clo
 		w, where, closeFn = f, "written to "+traces+", one line per span", func() { _ = f.Close() }
 	}
 	if otlp != "" {
-		where += "; sent over OTLP to " + otlp +
-			"\n              Jaeger: http://127.0.0.1:16686/api/traces?service=resilience-demo&limit=5"
+		where = "sent over OTLP to " + otlp + "; " + where +
+			"\n  Jaeger      http://127.0.0.1:16686/api/traces?service=resilience-demo&limit=5"
 	} else {
-		where += " (make backends-up, then make demo, sends them to Jaeger)"
+		where += "; make backends-up, then make demo, sends them to Jaeger"
 	}
 	return w, where, closeFn, nil
 }
 
 func banner(w io.Writer, base, traces string, o options) {
 	fmt.Fprintf(w, `resilience demo: a service calling a flaky upstream through slo → retry → breaker → bulkhead → timeout
-  call it     %[1]s/          (the demo calls it every %[2]v, 16 at once every 10s; the upstream is down %[3]v of every %[4]v)
-  metrics     %[1]s/metrics   (OpenMetrics with exemplars: curl -H 'Accept: application/openmetrics-text' %[1]s/metrics)
+  call it     %[1]s/         (called every %[2]v, 16 at once every 10s; the upstream goes down for %[3]v after %[4]v, then every %[5]v)
+  metrics     %[1]s/metrics  (Prometheus; OpenMetrics with exemplars: curl -H 'Accept: application/openmetrics-text' %[1]s/metrics)
   health      %[1]s/health
-  traces      %[5]s
+  traces      %[6]s
   Prometheus  http://127.0.0.1:9090/graph?g0.expr=sum+by+(event)(rate(resilience_events_total[1m]))  (when make backends-up runs it)
-Ctrl-C stops.
-`, base, o.every, o.outageFor, o.outageEvery, traces)
+One line every %[7]v: calls, what became of them, and the state of the breaker and the SLO. Ctrl-C stops.
+`, base, o.every, o.outageFor, o.outageFirst, o.outageEvery, traces, o.report)
+}
+
+// stats counts what the load saw and what the pipeline's listeners heard,
+// for the summary lines. It is the demo's otelhooks.Callbacks.
+type stats struct {
+	out   io.Writer
+	start time.Time
+
+	calls, ok, failed, other          atomic.Int64
+	rejectedBreaker, rejectedBulkhead atomic.Int64
+	retries, exhausted, timeouts      atomic.Int64
+	mu                                sync.Mutex // serializes lines
+}
+
+var _ otelhooks.Callbacks = (*stats)(nil)
+
+func (s *stats) CircuitBreakerStateChanged(name, oldState, newState string) {
+	s.printf("breaker %s: %s → %s", name, oldState, newState)
+}
+func (s *stats) RetryAttempt(string, int, time.Duration)    { s.retries.Add(1) }
+func (s *stats) RetryExhausted(string, int)                 { s.exhausted.Add(1) }
+func (s *stats) TimeoutOccurred(string, time.Duration)      { s.timeouts.Add(1) }
+func (s *stats) HealthStatusChanged(string, string, string) {}
+
+func (s *stats) printf(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(s.out, "%5.1fs  "+format+"\n", append([]any{time.Since(s.start).Seconds()}, args...)...)
+}
+
+// count files one answer of the service.
+func (s *stats) count(resp *http.Response) {
+	s.calls.Add(1)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		s.ok.Add(1)
+	case resp.Header.Get(demoapp.RejectedByHeader) == "breaker":
+		s.rejectedBreaker.Add(1)
+	case resp.Header.Get(demoapp.RejectedByHeader) == "bulkhead":
+		s.rejectedBulkhead.Add(1)
+	case resp.StatusCode == http.StatusBadGateway:
+		s.failed.Add(1)
+	default:
+		s.other.Add(1)
+	}
+}
+
+// summarize prints one line every period, until ctx is done.
+func (s *stats) summarize(ctx context.Context, every time.Duration, svc *demoapp.Service) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		snap := svc.SLO.Snapshot()
+		// The burn over the shortest window that spans a summary period.
+		w := snap.Availability.Windows[len(snap.Availability.Windows)-1]
+		for _, c := range snap.Availability.Windows {
+			if c.Window >= every {
+				w = c
+				break
+			}
+		}
+		s.printf("calls %3d  ok %3d  failed %2d  retries %3d  rejected: breaker %3d bulkhead %2d  timeouts %2d | breaker %-9s | slo burn(%s) %5.1f  alert %s",
+			s.calls.Swap(0), s.ok.Swap(0), s.failed.Swap(0)+s.other.Swap(0), s.retries.Swap(0),
+			s.rejectedBreaker.Swap(0), s.rejectedBulkhead.Swap(0), s.timeouts.Swap(0),
+			svc.Breaker.State(), w.Window.Round(time.Second), w.BurnRate, snap.Alert)
+	}
 }
 
 // load calls the service every so often, and every 10s in a burst of 16
-// concurrent calls that fills the bulkhead; it prints a summary every 5s.
-func load(ctx context.Context, url string, every time.Duration, out io.Writer) {
+// concurrent calls that fills the bulkhead.
+func load(ctx context.Context, url string, every time.Duration, st *stats) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	burst := time.NewTicker(10 * time.Second)
 	defer burst.Stop()
-	report := time.NewTicker(5 * time.Second)
-	defer report.Stop()
-	var (
-		mu     sync.Mutex
-		counts = map[int]int{}
-		wg     sync.WaitGroup
-	)
+	var wg sync.WaitGroup
 	defer wg.Wait()
 	call := func() {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -225,20 +293,12 @@ func load(ctx context.Context, url string, every time.Duration, out io.Writer) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
-		mu.Lock()
-		counts[resp.StatusCode]++
-		mu.Unlock()
+		st.count(resp)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-report.C:
-			mu.Lock()
-			fmt.Fprintf(out, "demo: last 5s: %d ok, %d failed (502), %d rejected (503)\n",
-				counts[http.StatusOK], counts[http.StatusBadGateway], counts[http.StatusServiceUnavailable])
-			clear(counts)
-			mu.Unlock()
 		case <-burst.C:
 			for range 16 {
 				wg.Go(call)
@@ -249,9 +309,10 @@ func load(ctx context.Context, url string, every time.Duration, out io.Writer) {
 	}
 }
 
-// outages takes the upstream down for a while, every so often.
-func outages(ctx context.Context, up *demoapp.Upstream, every, length time.Duration, out io.Writer) {
-	t := time.NewTimer(every)
+// outages takes the upstream down for length, first after first, then at
+// the start of every period.
+func outages(ctx context.Context, up *demoapp.Upstream, first, every, length time.Duration, st *stats) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -263,11 +324,11 @@ func outages(ctx context.Context, up *demoapp.Upstream, every, length time.Durat
 		down := !up.Down()
 		up.SetDown(down)
 		if down {
-			fmt.Fprintf(out, "demo: the upstream is down for %v: watch the breaker open\n", length)
+			st.printf("the upstream is down for %v: watch the breaker open", length)
 			t.Reset(length)
 		} else {
-			fmt.Fprintln(out, "demo: the upstream is back: watch the breaker close")
-			t.Reset(every)
+			st.printf("the upstream is back: watch the breaker go half-open, then close")
+			t.Reset(max(every-length, 0))
 		}
 	}
 }

@@ -5,12 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -37,36 +38,52 @@ func (s *syncBuffer) String() string {
 }
 
 // With no backend the demo serves, calls itself, goes through an outage, and
-// prints its spans one per line; it stops cleanly when its time is up.
-func TestDemoRunsOnItsOwn(t *testing.T) {
+// prints what happened as a few summary lines, and no span; it stops cleanly
+// when its time is up.
+func TestDemoPrintsADashboardByDefault(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
 	var out syncBuffer
 	err := run(context.Background(), []string{
-		"-addr", "127.0.0.1:0", "-duration", "2s", "-every", "20ms",
-		"-outage-every", "300ms", "-outage-for", "1s",
+		"-addr", "127.0.0.1:0", "-duration", "2s", "-every", "20ms", "-report", "500ms",
+		"-outage-first", "300ms", "-outage-every", "10s", "-outage-for", "1s",
 	}, &out)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
 	got := out.String()
+	require.NoError(t, err, got)
 	for _, want := range []string{
 		`(?m)^  metrics     http://127\.0\.0\.1:\d+/metrics`,
 		`(?m)^  health      http://127\.0\.0\.1:\d+/health`,
-		`(?m)^span "upstream execute" trace=\w{32} span=\w{16} parent=\w{16} `,
-		`(?m)^span "upstream attempt" .* resilience\.attempt=1`,
-		`(?m)^span "GET /" trace=\w{32}`,
-		`\| retry\{resilience\.policy=retry resilience\.attempt=2`,
-		`\| breaker\.rejected\{`,
-		`(?m)^demo: the upstream is down for 1s`,
+		`(?m)^ +\d+\.\ds  calls +\d+  ok +\d+  failed +\d+  retries +\d+  rejected: breaker +\d+ bulkhead +\d+  timeouts +\d+ \| breaker \S+ +\| slo burn\(\w+\) +[\d.]+  alert \w+$`,
+		`(?m)^ +\d+\.\ds  the upstream is down for 1s`,
+		`(?m)^ +\d+\.\ds  breaker upstream: closed → open$`,
+		`(?m)^ +\d+\.\ds  calls .* rejected: breaker +[1-9]\d*`,
 		`(?m)^demo: stopping$`,
 	} {
-		if !regexp.MustCompile(want).MatchString(got) {
-			t.Errorf("output lacks %s", want)
-		}
+		assert.Regexp(t, want, got)
 	}
-	if t.Failed() {
-		t.Logf("output:\n%s", got)
+	assert.NotContains(t, got, `span "`, "spans are printed only when asked")
+	assert.Less(t, strings.Count(got, "\n"), 25, "a 2s run prints a few lines:\n%s", got)
+}
+
+// With -traces stdout the demo prints each span on one line.
+func TestDemoPrintsSpansWhenAsked(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	var out syncBuffer
+	err := run(context.Background(), []string{
+		"-addr", "127.0.0.1:0", "-duration", "1500ms", "-every", "20ms", "-traces", "stdout",
+		"-outage-first", "300ms", "-outage-every", "10s", "-outage-for", "1s",
+	}, &out)
+	got := out.String()
+	require.NoError(t, err, got)
+	for _, want := range []string{
+		`(?m)^span "upstream execute" trace=\w{32} span=\w{16} parent=\w{16} `,
+		`(?m)^span "upstream attempt" .*resilience\.attempt=1`,
+		`(?m)^span "GET /" trace=\w{32}`,
+		`retry\{.*resilience\.attempt=2`,
+		`breaker\.rejected\{`,
+	} {
+		assert.Regexp(t, want, got)
 	}
 }
 
@@ -89,6 +106,8 @@ func TestDemoWritesSpansToAFile(t *testing.T) {
 func TestDemoRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-every", "-1s"},
+		{"-report", "0s"},
+		{"-outage-first", "-1s"},
 		{"-nonsense"},
 		{"extra"},
 		{"-addr", "256.0.0.1:0", "-duration", "1s"},

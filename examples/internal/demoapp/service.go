@@ -39,7 +39,8 @@ type Config struct {
 // two retries 50ms and 100ms apart (jittered), a breaker that opens after 5
 // consecutive failures for 5s and closes after 2 good trials, at most 4 calls
 // in flight with 8 more waiting up to 200ms, and an objective of 99% of calls
-// succeeding, 99% of them within 250ms, over an hour.
+// succeeding, 99% of them within 250ms, over an hour, that alerts only once a
+// rule's long window holds 20 calls.
 func DefaultConfig() Config {
 	return Config{
 		Name:      "upstream",
@@ -47,9 +48,13 @@ func DefaultConfig() Config {
 		Retry:     retry.Config{MaxRetries: 2, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second},
 		Breaker:   breaker.Config{FailureThreshold: 5, SuccessThreshold: 2, HalfOpenMaxRequests: 2, Cooldown: 5 * time.Second},
 		Bulkhead:  bulkhead.Config{MaxConcurrent: 4, MaxQueue: 8, MaxWait: 200 * time.Millisecond},
-		Objective: slo.Objective{Availability: 0.99, Latency: 250 * time.Millisecond, Window: time.Hour},
+		Objective: slo.Objective{Availability: 0.99, Latency: 250 * time.Millisecond, Window: time.Hour, AlertMinCalls: 20},
 	}
 }
+
+// RejectedByHeader is the response header that names the policy that refused
+// a call answered 503: "breaker" or "bulkhead".
+const RejectedByHeader = "Resilience-Rejected-By"
 
 // Service calls an [Upstream] through the pipeline
 //
@@ -135,6 +140,12 @@ func (s *Service) serveFetch(w http.ResponseWriter, r *http.Request) {
 		code := http.StatusBadGateway
 		if errors.Is(err, policy.ErrRejected) {
 			code = http.StatusServiceUnavailable
+			switch {
+			case errors.Is(err, breaker.ErrOpen):
+				w.Header().Set(RejectedByHeader, "breaker")
+			case errors.Is(err, bulkhead.ErrFull), errors.Is(err, bulkhead.ErrWaitTimeout):
+				w.Header().Set(RejectedByHeader, "bulkhead")
+			}
 		}
 		span.SetStatus(codes.Error, err.Error())
 		http.Error(w, fmt.Sprintf("%v (trace %s)", err, span.SpanContext().TraceID()), code)
