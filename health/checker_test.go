@@ -177,7 +177,7 @@ func TestOverallStatusIsTheMostSevere(t *testing.T) {
 	H, D, U, X := health.Healthy, health.Degraded, health.Unhealthy, health.Unknown
 	tests := []struct {
 		name   string
-		checks []health.Status // X: registered after the run, so never run
+		checks []health.Status // X: critical, registered after the run, so never run
 		want   health.Status
 	}{
 		{"no checks", nil, H},
@@ -185,7 +185,7 @@ func TestOverallStatusIsTheMostSevere(t *testing.T) {
 		{"one degraded", []health.Status{H, D}, D},
 		{"one unhealthy", []health.Status{D, U, H}, U},
 		{"one not run yet", []health.Status{H, X}, X},
-		{"degraded beats not run", []health.Status{X, D}, D},
+		{"a critical check not run beats degraded", []health.Status{X, D}, X},
 		{"unhealthy beats all", []health.Status{X, D, U}, U},
 		{"nothing run", []health.Status{X, X}, X},
 	}

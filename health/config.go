@@ -17,14 +17,14 @@ const (
 	maxDefaultTimeout       = 10 * time.Second
 )
 
-// Config is what a [Checker] is built from: the seed's
-// HealthChecker(name, check_interval, failure_threshold). Its zero value is a
+// Config is what a [Checker] is built from, with its name. Its zero value is a
 // checker that runs every 30 seconds, gives each run of a check 10 seconds,
 // counts a check as failing after 3 consecutive failed runs, and caches
 // nothing.
 type Config struct {
-	// CheckInterval is the time between two background runs of the checks
-	// (see [Checker.Start]), before jitter. Zero means 30 seconds.
+	// CheckInterval is the time from the end of one background run of a
+	// check to the start of its next (see [Checker.Start]), before jitter.
+	// Zero means 30 seconds.
 	CheckInterval time.Duration
 
 	// FailureThreshold is the number of consecutive failed runs after which a

@@ -52,3 +52,8 @@ func (e *timeoutError) Is(target error) bool {
 
 // ErrorType returns "timeout", the error.type of a timeout in telemetry.
 func (e *timeoutError) ErrorType() string { return "timeout" }
+
+// ErrGoexit is the error of a run whose check ended its goroutine with
+// runtime.Goexit (as t.FailNow does) instead of returning: the run fails,
+// and the check runs again at the next CheckAll or background run.
+var ErrGoexit = errors.New("health: check called runtime.Goexit")
