@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -67,7 +66,7 @@ type check struct {
 // unregisters it.
 func NewChecker(name string, cfg Config, opts ...Option) (*Checker, error) {
 	if name == "" {
-		return nil, errors.New("health: NewChecker: name must not be empty")
+		return nil, invalid("NewChecker: name must not be empty")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -79,7 +78,7 @@ func NewChecker(name string, cfg Config, opts ...Option) (*Checker, error) {
 		}
 	}
 	if o.err != nil {
-		return nil, o.err
+		return nil, invalid("%w", o.err)
 	}
 	c := &Checker{
 		name:    name,
@@ -117,10 +116,10 @@ func (c *Checker) Config() Config { return c.cfg }
 // fails the readiness endpoint.
 func (c *Checker) Register(name string, fn func(context.Context) error, opts ...CheckOption) error {
 	if name == "" {
-		return errors.New("health: Register: check name must not be empty")
+		return invalid("Register: check name must not be empty")
 	}
 	if fn == nil {
-		return fmt.Errorf("health: Register: check %q has a nil function", name)
+		return invalid("Register: check %q has a nil function", name)
 	}
 	o := checkOptions{critical: true}
 	for _, opt := range opts {
@@ -129,7 +128,7 @@ func (c *Checker) Register(name string, fn func(context.Context) error, opts ...
 		}
 	}
 	if o.err != nil {
-		return fmt.Errorf("health: Register: check %q: %w", name, o.err)
+		return invalid("Register: check %q: %w", name, o.err)
 	}
 	ch := &check{
 		name:      name,

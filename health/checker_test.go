@@ -13,6 +13,7 @@ import (
 
 	"github.com/aragora/resilience/health"
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
 )
 
 func TestNewCheckerRejectsBadConfigNamingTheField(t *testing.T) {
@@ -39,9 +40,9 @@ func TestNewCheckerRejectsBadConfigNamingTheField(t *testing.T) {
 				c.Stop()
 				t.Fatal("NewChecker succeeded, want an error")
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not name %s", err, tt.want)
-			}
+			assert.ErrorIs(t, err, health.ErrInvalidConfig)
+			assert.ErrorContains(t, err, tt.want, "the error names the field")
+			assert.True(t, strings.HasPrefix(err.Error(), "health: "), "%q", err)
 		})
 	}
 }
@@ -93,6 +94,9 @@ func TestRegisterRejectsBadChecks(t *testing.T) {
 			err := c.Register(tt.check, tt.fn, tt.opts...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Register = %v, want an error mentioning %q", err, tt.want)
+			}
+			if tt.name != "duplicate name" {
+				assert.ErrorIs(t, err, health.ErrInvalidConfig)
 			}
 		})
 	}
