@@ -9,10 +9,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Checker runs a set of named checks and keeps their health. Build it with [NewChecker], add checks with
-// [Checker.Register], then either run them on demand with [Checker.CheckAll]
-// or in the background with [Checker.Start], and serve them with
-// [Checker.Handler]. A Checker is safe for concurrent use. [Checker.Stop]
+// Checker runs a set of named checks and keeps their health. Build it with
+// [NewChecker], add checks with [Checker.Register], then either run them on
+// demand with [Checker.CheckAll] or in the background with [Checker.Start],
+// and serve them with [Checker.Handler]. A Checker is safe for concurrent use. [Checker.Stop]
 // ends it for good.
 type Checker struct {
 	name   string
@@ -98,8 +98,8 @@ func (c *Checker) Name() string { return c.name }
 // Config returns the checker's configuration, defaults filled in.
 func (c *Checker) Config() Config { return c.cfg }
 
-// Register adds a check named name that runs fn. fn reports the health of one thing (a database,
-// a queue, a disk) by returning nil or an error; it receives a context that
+// Register adds a check named name that runs fn. fn reports the health of
+// one thing (a database, a queue, a disk) by returning nil or an error; it receives a context that
 // ends at the check's timeout and should return when it does. A check that
 // panics fails with the panic as a [*policy.PanicError]; the panic goes no
 // further.
