@@ -8,11 +8,13 @@ import (
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/bulkhead"
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/timeout"
 )
 
-// The floors: the function called directly, and a pipeline of the same three
-// policies built by hand. ResilientCall's own cost is the difference to the
-// latter: finding the operation's pipeline.
+// The floors: the function called directly, and a pipeline of the same four
+// policies built by hand (monitor, breaker, bulkhead, timeout).
+// ResilientCall's own cost is the difference to the latter: finding the
+// operation's pipeline.
 
 func noop(context.Context) error { return nil }
 
@@ -26,6 +28,15 @@ func benchAdapter(b *testing.B) *adapter.Resilient {
 	return r
 }
 
+// floorPipeline is r's pipeline built by hand.
+func floorPipeline(b *testing.B, r *adapter.Resilient) *policy.Pipeline {
+	to, err := timeout.New(adapter.DefaultTimeout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return policy.MustNew("bench.get", r.SLO(), r.Breaker(), r.Bulkhead(), to)
+}
+
 func BenchmarkFloorDirectCall(b *testing.B) {
 	ctx := context.Background()
 	fn := noop
@@ -37,7 +48,7 @@ func BenchmarkFloorDirectCall(b *testing.B) {
 
 func BenchmarkFloorPipeline(b *testing.B) {
 	r := benchAdapter(b)
-	p := policy.MustNew("bench.get", r.Breaker(), r.Bulkhead(), r.SLO())
+	p := floorPipeline(b, r)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -66,7 +77,7 @@ func BenchmarkCall(b *testing.B) {
 
 func BenchmarkFloorPipelineParallel(b *testing.B) {
 	r := benchAdapter(b)
-	p := policy.MustNew("bench.get", r.Breaker(), r.Bulkhead(), r.SLO())
+	p := floorPipeline(b, r)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -3,6 +3,7 @@ package adapter
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -10,6 +11,7 @@ import (
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/bulkhead"
 	"github.com/aragora/resilience/slo"
+	"github.com/aragora/resilience/timeout"
 )
 
 // ErrInvalidConfig is matched, through errors.Is, by the errors [New] returns
@@ -18,6 +20,9 @@ import (
 // sentinel too (breaker.ErrInvalidConfig, bulkhead.ErrInvalidConfig,
 // slo.ErrInvalid).
 var ErrInvalidConfig = errors.New("adapter: invalid config")
+
+// DefaultTimeout bounds each call when Config.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
 
 // DefaultMaxOperations is the bound on an adapter's distinct operation names
 // when Config.MaxOperations is zero.
@@ -69,6 +74,14 @@ type Config struct {
 	// 30 days, no latency objective.
 	Objective slo.Objective
 
+	// Timeout bounds each call once it holds a bulkhead permit: the
+	// function's context ends after Timeout, and a call still running then
+	// fails with an error matching timeout.ErrTimeout and
+	// context.DeadlineExceeded, which the breaker counts as a failure and
+	// the SLO as a bad call. Zero means DefaultTimeout (5s); negative is an
+	// error.
+	Timeout time.Duration
+
 	// MaxOperations bounds the distinct operation names the adapter keeps a
 	// pipeline for: see [Resilient.ResilientCall]. Zero means
 	// DefaultMaxOperations (32); negative is an error.
@@ -113,21 +126,31 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	})
 }
 
-// parts resolves cfg's breaker, bulkhead and monitor, reporting whether the
-// monitor is the adapter's own. The monitor comes first, so that a bad
-// Objective is refused before a registry creates anything.
-func (cfg Config) parts(o options) (br *breaker.Breaker, bh *bulkhead.Bulkhead, mon *slo.Monitor, own bool, err error) {
+// parts resolves cfg's breaker, bulkhead, timeout and monitor, reporting
+// whether the monitor is the adapter's own. The monitor comes first, so that
+// a bad Objective is refused before a registry creates anything.
+func (cfg Config) parts(o options) (br *breaker.Breaker, bh *bulkhead.Bulkhead, to *timeout.Timeout, mon *slo.Monitor, own bool, err error) {
 	if cfg.Name == "" {
-		return nil, nil, nil, false, fmt.Errorf("%w: Config.Name is empty", ErrInvalidConfig)
+		return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.Name is empty", ErrInvalidConfig)
 	}
 	if cfg.MaxOperations < 0 {
-		return nil, nil, nil, false, fmt.Errorf("%w: Config.MaxOperations is %d; want a positive bound, or zero for %d", ErrInvalidConfig, cfg.MaxOperations, DefaultMaxOperations)
+		return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.MaxOperations is %d; want a positive bound, or zero for %d", ErrInvalidConfig, cfg.MaxOperations, DefaultMaxOperations)
+	}
+	limit := cfg.Timeout
+	switch {
+	case limit < 0:
+		return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.Timeout is %v; want a positive limit, or zero for %v", ErrInvalidConfig, limit, DefaultTimeout)
+	case limit == 0:
+		limit = DefaultTimeout
+	}
+	if to, err = timeout.New(limit, timeout.WithName(cfg.Name)); err != nil {
+		return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.Timeout: %w", ErrInvalidConfig, err) // unreachable: limit > 0
 	}
 
 	mon = cfg.SLO
 	if mon == nil {
 		if mon, err = slo.New(cfg.Name, cfg.Objective, slo.WithMeterProvider(o.mp)); err != nil {
-			return nil, nil, nil, false, fmt.Errorf("%w: Config.Objective: %w", ErrInvalidConfig, err)
+			return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.Objective: %w", ErrInvalidConfig, err)
 		}
 		own = true
 		created := mon // the error returns below clear mon
@@ -149,7 +172,7 @@ func (cfg Config) parts(o options) (br *breaker.Breaker, bh *bulkhead.Bulkhead, 
 			br, err = breaker.Get(cfg.Name, cfg.BreakerConfig, opts...)
 		}
 		if err != nil {
-			return nil, nil, nil, false, fmt.Errorf("%w: Config.BreakerConfig: %w", ErrInvalidConfig, err)
+			return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.BreakerConfig: %w", ErrInvalidConfig, err)
 		}
 	}
 
@@ -164,8 +187,8 @@ func (cfg Config) parts(o options) (br *breaker.Breaker, bh *bulkhead.Bulkhead, 
 			bh, err = bulkhead.Get(cfg.Name, cfg.BulkheadConfig, opts...)
 		}
 		if err != nil {
-			return nil, nil, nil, false, fmt.Errorf("%w: Config.BulkheadConfig: %w", ErrInvalidConfig, err)
+			return nil, nil, nil, nil, false, fmt.Errorf("%w: Config.BulkheadConfig: %w", ErrInvalidConfig, err)
 		}
 	}
-	return br, bh, mon, own, nil
+	return br, bh, to, mon, own, nil
 }

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -137,4 +141,11 @@ func TestAFailedNewUnregistersTheMonitorItCreated(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestANegativeTimeoutIsRefused(t *testing.T) {
+	_, err := adapter.New(adapter.Config{Name: "kb", Timeout: -time.Second,
+		BreakerRegistry: new(breaker.Registry), BulkheadRegistry: new(bulkhead.Registry)})
+	require.ErrorIs(t, err, adapter.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "Config.Timeout")
 }

@@ -1,8 +1,7 @@
 // Package adapter is the resilient adapter mixin: what a type that talks to
-// one backend embeds to call it through a circuit breaker, a bulkhead and an
-// SLO monitor from a single call site, and to report the state of all three
-// in one status. It is the seed's ResilientAdapterMixin and its
-// _resilient_call() context manager, for the adapters of a knowledge store
+// one backend embeds to call it through an SLO monitor, a circuit breaker, a
+// bulkhead and a time limit from a single call site, and to report the state
+// of all of them in one status. It serves the adapters of a knowledge store
 // and the like, which need bulkhead isolation and an SLO of their own.
 //
 // An adapter embeds a *[Resilient] built by [New] from a [Config] that names
@@ -37,15 +36,19 @@
 // # Order and what each part sees
 //
 // Each call is one execution of a [policy.Pipeline] holding, outermost
-// first, the breaker, the bulkhead and the SLO monitor:
+// first, the SLO monitor, the breaker, the bulkhead and a timeout:
 //
+//   - the SLO monitor sees every call, as its caller does: a call refused
+//     by the breaker or the bulkhead is a bad call, and the latency it
+//     judges runs from the call's entry, queue wait included; a caller's
+//     own cancellation is not recorded;
 //   - an open breaker rejects at once (breaker.ErrOpen), taking no permit;
 //   - the bulkhead bounds the calls in flight and queues or refuses the
 //     excess (bulkhead.ErrFull, bulkhead.ErrWaitTimeout); its refusals are
 //     rejections, which the breaker does not count as backend failures;
-//   - the SLO monitor sees only the calls that reach the backend, so it
-//     measures the backend's availability and latency; the calls refused
-//     before it show in the breaker's and bulkhead's figures.
+//   - the timeout bounds each call that holds a permit to Config.Timeout
+//     (5s by default), so a hung backend cannot hold a permit for good; a
+//     timeout (timeout.ErrTimeout) counts as a breaker failure.
 //
 // Rejections match policy.ErrRejected, so callers can tell "not tried" from
 // "failed" with one errors.Is.
@@ -65,7 +68,8 @@
 // and the pipeline's metrics carry the operation in their pipeline
 // attribute. Operation names must therefore be a small fixed set from code
 // ("get", "put", "search"), never request data; past Config.MaxOperations
-// distinct names, calls share "<adapter>.other". The breaker, bulkhead and
+// distinct names, calls share "<adapter>:other" ([OverflowSuffix]), a name
+// no operation's pipeline has. The breaker, bulkhead and
 // monitor add their own gauges (resilience.breaker.state,
 // resilience.bulkhead.inflight, resilience.slo.burn_rate, …).
 //

@@ -14,8 +14,8 @@ import (
 )
 
 // KnowledgeStore is a fake adapter to a knowledge store: a map behind a
-// flaky "network". It embeds the mixin, and so calls its backend through a
-// breaker, a bulkhead and an SLO monitor.
+// flaky "network". It embeds the mixin, and so calls its backend through an
+// SLO monitor, a breaker, a bulkhead and a timeout.
 type KnowledgeStore struct {
 	*adapter.Resilient
 
@@ -88,11 +88,11 @@ func Example_knowledgeStore() {
 
 	st := store.Status()
 	fmt.Printf("healthy: %v, breaker: %v, permits in use: %d\n", st.Healthy, st.Breaker.State, st.Bulkhead.InFlight)
-	fmt.Printf("SLO: %.0f calls reached the backend, %.0f failed, alert %v\n",
+	fmt.Printf("SLO: %.0f calls, %.0f failed or refused, alert %v\n",
 		st.SLO.Availability.Windows[0].Calls, st.SLO.Availability.Windows[0].Bad, st.SLO.Alert)
 	// Output:
 	// get: "a programming language", <nil>
 	// fourth call refused: true
 	// healthy: false, breaker: open, permits in use: 0
-	// SLO: 5 calls reached the backend, 3 failed, alert page
+	// SLO: 6 calls, 4 failed or refused, alert page
 }

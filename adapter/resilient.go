@@ -18,9 +18,9 @@ import (
 // running the backend call unprotected.
 var ErrNoResilient = errors.New("adapter: nil *Resilient: build it with adapter.New")
 
-// Resilient is the mixin an adapter embeds to call its backend through a
-// circuit breaker, a bulkhead and an SLO monitor, in that order, from one
-// call site:
+// Resilient is the mixin an adapter embeds to call its backend through an
+// SLO monitor, a circuit breaker, a bulkhead and a timeout, in that order,
+// from one call site:
 //
 //	type KnowledgeStore struct {
 //		*adapter.Resilient
@@ -33,10 +33,12 @@ var ErrNoResilient = errors.New("adapter: nil *Resilient: build it with adapter.
 //		})
 //	}
 //
-// The breaker is outermost: an open breaker rejects a call before it takes a
-// bulkhead permit. The monitor is innermost: it measures the calls that
-// reach the backend, so its SLO is the backend's; calls refused by the
-// breaker or bulkhead show in their own figures in [Resilient.Status].
+// The monitor is outermost: it measures every call as its caller sees it, so
+// a call refused by the breaker or the bulkhead is a bad call for the SLO,
+// with its latency counted from the call's entry, queue wait included. An
+// open breaker rejects a call before it takes a bulkhead permit. The
+// timeout is innermost: it bounds each call that holds a permit to
+// Config.Timeout, and the breaker counts a timeout as a failure.
 //
 // A Resilient is safe for concurrent use. Build it with [New].
 type Resilient struct {
@@ -53,6 +55,12 @@ type Resilient struct {
 	pipes atomic.Pointer[map[string]*policy.Pipeline] // copy on write: read without a lock
 	other *policy.Pipeline                            // for the operations past maxOps
 }
+
+// OverflowSuffix ends the name of the pipeline that the operations past
+// Config.MaxOperations share: "knowledge_store:other". The separator is not
+// the "." of operation pipelines, so no operation's pipeline, not even that
+// of an operation named "other" ("knowledge_store.other"), has its name.
+const OverflowSuffix = ":other"
 
 // Adapter is what [Call] takes: any type that embeds a *Resilient, or a
 // *Resilient itself.
@@ -74,13 +82,13 @@ func New(cfg Config, opts ...Option) (*Resilient, error) {
 			opt.apply(&o)
 		}
 	}
-	br, bh, mon, own, err := cfg.parts(o)
+	br, bh, to, mon, own, err := cfg.parts(o)
 	if err != nil {
 		return nil, err
 	}
 	r := &Resilient{
 		name: cfg.Name, br: br, bh: bh, mon: mon, ownMon: own,
-		policies: []policy.Policy{br, bh, mon},
+		policies: []policy.Policy{mon, br, bh, to},
 		maxOps:   cfg.MaxOperations,
 	}
 	if r.maxOps == 0 {
@@ -92,7 +100,7 @@ func New(cfg Config, opts ...Option) (*Resilient, error) {
 	if o.mp != nil {
 		r.popts = append(r.popts, policy.WithMeterProvider(o.mp))
 	}
-	if r.other, err = r.newPipeline(cfg.Name + ".other"); err != nil {
+	if r.other, err = r.newPipeline(cfg.Name + OverflowSuffix); err != nil {
 		if own {
 			_ = mon.Close()
 		}
@@ -102,21 +110,24 @@ func New(cfg Config, opts ...Option) (*Resilient, error) {
 	return r, nil
 }
 
-// ResilientCall runs fn through the adapter's breaker, bulkhead and SLO
-// monitor, as one execution of the pipeline named "<adapter>.<operation>":
+// ResilientCall runs fn through the adapter's SLO monitor, breaker, bulkhead
+// and timeout, as one execution of the pipeline named "<adapter>.<operation>":
 // one span, "knowledge_store.search execute", whose resilience.pipeline
 // attribute carries the operation, with a child span per attempt, and the
 // pipeline's metrics. It returns fn's error, or the rejection of the breaker
 // (matching breaker.ErrOpen) or bulkhead (bulkhead.ErrFull,
-// bulkhead.ErrWaitTimeout); both rejections match policy.ErrRejected. A
-// panic in fn releases what the call holds, counts as a failure, and goes on
-// up the stack.
+// bulkhead.ErrWaitTimeout), both matching policy.ErrRejected, or, when fn
+// fails after Config.Timeout, an error matching timeout.ErrTimeout and
+// context.DeadlineExceeded. fn's context ends at the timeout; fn should
+// return when it does. A panic in fn releases what the call holds, counts as
+// a failure, and goes on up the stack.
 //
 // The operation names a kind of call, such as "search" or "put", and must
 // come from code, never from request data: each distinct name is a pipeline
 // kept for the adapter's life, a span name and a set of metric series. The
 // adapter keeps at most Config.MaxOperations of them; the calls of further
-// names share the pipeline "<adapter>.other", and take a lock to find it.
+// names share the pipeline "<adapter>:other", and take a lock to find it: a
+// name distinct from that of any operation, "other" included.
 // An empty operation uses the pipeline named after the adapter alone.
 func (r *Resilient) ResilientCall(ctx context.Context, operation string, fn func(context.Context) error) error {
 	if r == nil {
@@ -132,7 +143,10 @@ func (r *Resilient) ResilientCall(ctx context.Context, operation string, fn func
 //		return store.client.Get(ctx, id)
 //	})
 func Call[T any](ctx context.Context, a Adapter, operation string, fn func(context.Context) (T, error)) (T, error) {
-	r := a.resilient()
+	var r *Resilient
+	if a != nil {
+		r = a.resilient()
+	}
 	if r == nil {
 		var zero T
 		return zero, ErrNoResilient
@@ -184,20 +198,42 @@ func (r *Resilient) newPipeline(name string) (*policy.Pipeline, error) {
 }
 
 // AdapterName returns the adapter's name, Config.Name. (It is not called
-// Name, so as not to clash with the adapters that embed it.)
-func (r *Resilient) AdapterName() string { return r.name }
+// Name, so as not to clash with the adapters that embed it.) It is "" for a
+// nil *Resilient.
+func (r *Resilient) AdapterName() string {
+	if r == nil {
+		return ""
+	}
+	return r.name
+}
 
 // Breaker returns the adapter's circuit breaker, for health checks
-// (health.BreakerOpen) and operators (ForceOpen, Reset).
-func (r *Resilient) Breaker() *breaker.Breaker { return r.br }
+// (health.BreakerOpen) and operators (ForceOpen, Reset); nil for a nil
+// *Resilient.
+func (r *Resilient) Breaker() *breaker.Breaker {
+	if r == nil {
+		return nil
+	}
+	return r.br
+}
 
 // Bulkhead returns the adapter's bulkhead, for health checks
-// (health.BulkheadSaturated).
-func (r *Resilient) Bulkhead() *bulkhead.Bulkhead { return r.bh }
+// (health.BulkheadSaturated); nil for a nil *Resilient.
+func (r *Resilient) Bulkhead() *bulkhead.Bulkhead {
+	if r == nil {
+		return nil
+	}
+	return r.bh
+}
 
 // SLO returns the adapter's SLO monitor, for health checks (health.SLOPaging)
-// and alert listeners (OnAlertChange).
-func (r *Resilient) SLO() *slo.Monitor { return r.mon }
+// and alert listeners (OnAlertChange); nil for a nil *Resilient.
+func (r *Resilient) SLO() *slo.Monitor {
+	if r == nil {
+		return nil
+	}
+	return r.mon
+}
 
 // Close closes the SLO monitor New created for the adapter (one passed in
 // Config.SLO is its owner's to close). The breaker and bulkhead stay in their

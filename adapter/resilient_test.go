@@ -42,9 +42,9 @@ func TestACallRunsThroughBreakerBulkheadAndSLO(t *testing.T) {
 	}
 }
 
-// The breaker is outermost: an open breaker refuses before the bulkhead or
-// the SLO see anything.
-func TestAnOpenBreakerRejectsBeforeTheBulkheadAndTheSLO(t *testing.T) {
+// An open breaker refuses before the bulkhead sees anything; the SLO, which
+// sees every call, counts the refusal as a bad call.
+func TestAnOpenBreakerRejectsBeforeTheBulkhead(t *testing.T) {
 	r := newAdapter(t, adapter.Config{Name: "kb"})
 	r.Breaker().ForceOpen()
 	ran := false
@@ -58,13 +58,14 @@ func TestAnOpenBreakerRejectsBeforeTheBulkheadAndTheSLO(t *testing.T) {
 	if s := r.Bulkhead().Stats(); s.Rejected != 0 || s.InFlight != 0 {
 		t.Errorf("bulkhead stats %+v; want it untouched", s)
 	}
-	if calls, _ := sloCalls(r); calls != 0 {
-		t.Errorf("SLO saw %v calls, want none: the backend was not called", calls)
+	if calls, bad := sloCalls(r); calls != 1 || bad != 1 {
+		t.Errorf("SLO saw %v calls, %v bad; want the refusal as 1 bad call", calls, bad)
 	}
 }
 
 // The bulkhead is inside the breaker: its refusals are rejections, which the
-// breaker does not count against the backend, and the SLO does not see.
+// breaker does not count against the backend, and the SLO counts as bad
+// calls.
 func TestAFullBulkheadRejectsWithoutTrippingTheBreaker(t *testing.T) {
 	r := newAdapter(t, adapter.Config{
 		Name:           "kb",
@@ -84,8 +85,8 @@ func TestAFullBulkheadRejectsWithoutTrippingTheBreaker(t *testing.T) {
 	if st := r.Breaker().State(); st != breaker.Closed {
 		t.Errorf("breaker %v after bulkhead refusals, want closed", st)
 	}
-	if calls, _ := sloCalls(r); calls != 0 {
-		t.Errorf("SLO saw %v calls, want none", calls)
+	if calls, bad := sloCalls(r); calls != 3 || bad != 3 {
+		t.Errorf("SLO saw %v calls, %v bad; want the 3 refusals as bad calls", calls, bad)
 	}
 }
 
@@ -145,7 +146,7 @@ func TestOperationsPastTheBoundShareOnePipeline(t *testing.T) {
 			names = append(names, s.Name())
 		}
 	}
-	want := []string{"kb.a execute", "kb.b execute", "kb.other execute", "kb.other execute", "kb.a execute", "kb.other execute"}
+	want := []string{"kb.a execute", "kb.b execute", "kb:other execute", "kb:other execute", "kb.a execute", "kb:other execute"}
 	if len(names) != len(want) {
 		t.Fatalf("spans %q, want %q", names, want)
 	}

@@ -7,9 +7,13 @@ import (
 )
 
 // Status is an adapter's resilience state at one moment, in one value for a
-// health endpoint: the seed's per-adapter health report.
+// health endpoint.
 type Status struct {
 	Adapter string // Config.Name
+
+	// Unset reports that the *Resilient is nil, never built with [New]:
+	// the adapter cannot call its backend, and the other fields are zero.
+	Unset bool
 
 	// Healthy reports whether the adapter can serve: its breaker admits
 	// calls (closed or disabled) and its SLO is not paging. A full bulkhead
@@ -24,8 +28,13 @@ type Status struct {
 }
 
 // Status returns the adapter's status. Reading it takes an SLO snapshot,
-// which brings the SLO's alerts up to date.
+// which brings the SLO's alerts up to date. On a nil *Resilient (an adapter
+// whose mixin was never built with [New]) it returns a Status with Unset
+// true and Healthy false.
 func (r *Resilient) Status() Status {
+	if r == nil {
+		return Status{Unset: true}
+	}
 	s := Status{
 		Adapter:  r.name,
 		Breaker:  r.br.Status(),

@@ -61,6 +61,9 @@ func TestStatusIsUnhealthyWhenTheBreakerRejectsOrTheSLOPages(t *testing.T) {
 
 func TestAFullBulkheadIsNotUnhealthy(t *testing.T) {
 	r := newAdapter(t, adapter.Config{Name: "kb", BulkheadConfig: bulkhead.Config{MaxConcurrent: 1}})
+	for range 200 { // so that one refusal (a burn of 5) does not burn the budget fast enough to page
+		_ = r.ResilientCall(t.Context(), "get", func(context.Context) error { return nil })
+	}
 	r.Bulkhead().TryAcquire()
 	defer r.Bulkhead().Release()
 	_ = r.ResilientCall(t.Context(), "get", func(context.Context) error { return nil })

@@ -8,13 +8,16 @@ import (
 )
 
 // Start runs the checks in the background until ctx ends or [Checker.Stop]
-// is called: once at once, then again after each wait of about
-// Config.CheckInterval. Each wait is measured from the end of one round to
-// the start of the next and shortened at random by up to the jitter fraction
-// (see [WithJitter]), so that many checkers started together do not probe
-// their dependencies in lock-step, and no check goes longer than
-// CheckInterval plus its timeout without a run. [Checker.Report] and the HTTP
-// handlers then serve the latest results without running anything.
+// is called. Each check keeps a schedule of its own: it runs at once, then
+// again after each wait of about Config.CheckInterval, measured from the end
+// of its previous run. A check that hangs until its timeout delays only its
+// own next run, never another check's, so no check goes longer than
+// CheckInterval plus its own timeout without a run. Each wait is shortened at
+// random by up to the jitter fraction (see [WithJitter]), so that many
+// checkers started together do not probe their dependencies in lock-step. A
+// check registered while the loop runs starts its schedule at once.
+// [Checker.Report] and the HTTP handlers then serve the latest results
+// without running anything.
 //
 // Start returns at once. It fails with [ErrStarted] while a loop runs and
 // with [ErrStopped] after Stop; once ctx has ended the loop, Start may be
@@ -29,20 +32,53 @@ func (c *Checker) Start(ctx context.Context) error {
 		return ErrStarted
 	}
 	c.running = true
+	c.wake = make(chan struct{}, 1)
 	c.tracker.add(1)
-	go c.loop(ctx)
+	go c.loop(ctx, c.wake)
 	return nil
 }
 
-func (c *Checker) loop(ctx context.Context) {
+// loop gives each check a goroutine that runs it on its schedule, and one to
+// each check registered later (Register signals wake), until ctx ends or
+// Stop.
+func (c *Checker) loop(ctx context.Context, wake <-chan struct{}) {
 	defer c.tracker.done()
+	var wg sync.WaitGroup
 	defer func() {
+		wg.Wait() // each ends with ctx or Stop
 		c.mu.Lock()
-		c.running = false
+		c.running, c.wake = false, nil
 		c.mu.Unlock()
 	}()
+	scheduled := 0
 	for {
-		c.checkAll(ctx, false)
+		c.mu.Lock()
+		checks := c.checks[scheduled:]
+		c.mu.Unlock()
+		for _, ch := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.schedule(ctx, ch)
+			}()
+		}
+		scheduled += len(checks)
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// schedule runs ch, then again after each wait, until ctx ends or Stop.
+func (c *Checker) schedule(ctx context.Context, ch *check) {
+	for {
+		if r := c.startRun(ctx, ch); r != nil && !c.await(ctx, r) {
+			return
+		}
 		timer := time.NewTimer(c.nextWait())
 		select {
 		case <-timer.C:
@@ -56,7 +92,7 @@ func (c *Checker) loop(ctx context.Context) {
 	}
 }
 
-// nextWait returns the wait before the next background round: drawn
+// nextWait returns the wait before a check's next background run: drawn
 // uniformly from (CheckInterval×(1−jitter), CheckInterval].
 func (c *Checker) nextWait() time.Duration {
 	d := c.cfg.CheckInterval

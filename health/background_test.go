@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/health"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -157,4 +159,53 @@ func TestGoroutinesEndWithStop(t *testing.T) {
 	<-started
 	c.Stop()
 	goleak.VerifyNone(t)
+}
+
+// Each check keeps its own schedule: a check that hangs until its long
+// timeout (WithTimeout) holds back no other check, which still runs every
+// CheckInterval.
+func TestEachCheckKeepsItsOwnSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newChecker(t, health.Config{CheckInterval: 10 * time.Second, Timeout: time.Second}, health.WithJitter(0))
+		var fast runTimes
+		mustRegister(t, c, "fast", fast.check)
+		mustRegister(t, c, "slow", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+			health.WithTimeout(5*time.Minute))
+		start := time.Now()
+		require.NoError(t, c.Start(context.Background()))
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+
+		got := fast.get()
+		require.NotEmpty(t, got)
+		assert.Zero(t, got[0].Sub(start), "first run")
+		for i := 1; i < len(got); i++ {
+			assert.Equal(t, 10*time.Second, got[i].Sub(got[i-1]), "gap before run %d", i)
+		}
+		assert.Len(t, got, 13, "runs in 2 minutes, one every 10s from 0 to 120s")
+		assert.Equal(t, health.Unknown, c.Report().Checks["slow"].Status, "slow has not timed out yet")
+	})
+}
+
+// A check registered on a started checker runs at once, on its own
+// schedule, without waiting for the others.
+func TestACheckRegisteredAfterStartRunsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newChecker(t, health.Config{CheckInterval: 10 * time.Second}, health.WithJitter(0))
+		var first, late runTimes
+		mustRegister(t, c, "first", first.check)
+		require.NoError(t, c.Start(context.Background()))
+		time.Sleep(3 * time.Second)
+		added := time.Now()
+		mustRegister(t, c, "late", late.check)
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+
+		got := late.get()
+		require.Len(t, got, 3, "late runs at 0, 10s and 20s after Register")
+		for i, at := range got {
+			assert.Equal(t, time.Duration(i)*10*time.Second, at.Sub(added), "late run %d", i)
+		}
+		assert.Len(t, first.get(), 3, "first runs at 0, 10s and 20s after Start")
+	})
 }

@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,11 +9,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Checker runs a set of named checks and keeps their health: the seed's
-// HealthChecker. Build it with [NewChecker], add checks with
-// [Checker.Register], then either run them on demand with [Checker.CheckAll]
-// or in the background with [Checker.Start], and serve them with
-// [Checker.Handler]. A Checker is safe for concurrent use. [Checker.Stop]
+// Checker runs a set of named checks and keeps their health. Build it with
+// [NewChecker], add checks with [Checker.Register], then either run them on
+// demand with [Checker.CheckAll] or in the background with [Checker.Start],
+// and serve them with [Checker.Handler]. A Checker is safe for concurrent use. [Checker.Stop]
 // ends it for good.
 type Checker struct {
 	name   string
@@ -30,7 +28,8 @@ type Checker struct {
 	byName    map[string]*check
 	overall   Status
 	stopped   bool
-	running   bool // a background loop runs
+	running   bool          // a background loop runs
+	wake      chan struct{} // while running: tells the loop of a new check
 	listeners []listener
 	nextID    uint64
 	pending   []StatusChange // changes not yet delivered to listeners
@@ -67,7 +66,7 @@ type check struct {
 // unregisters it.
 func NewChecker(name string, cfg Config, opts ...Option) (*Checker, error) {
 	if name == "" {
-		return nil, errors.New("health: NewChecker: name must not be empty")
+		return nil, invalid("NewChecker: name must not be empty")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -79,7 +78,7 @@ func NewChecker(name string, cfg Config, opts ...Option) (*Checker, error) {
 		}
 	}
 	if o.err != nil {
-		return nil, o.err
+		return nil, invalid("%w", o.err)
 	}
 	c := &Checker{
 		name:    name,
@@ -99,9 +98,8 @@ func (c *Checker) Name() string { return c.name }
 // Config returns the checker's configuration, defaults filled in.
 func (c *Checker) Config() Config { return c.cfg }
 
-// Register adds a check named name that runs fn: the seed's
-// register_check(name, fn). fn reports the health of one thing (a database,
-// a queue, a disk) by returning nil or an error; it receives a context that
+// Register adds a check named name that runs fn. fn reports the health of
+// one thing (a database, a queue, a disk) by returning nil or an error; it receives a context that
 // ends at the check's timeout and should return when it does. A check that
 // panics fails with the panic as a [*policy.PanicError]; the panic goes no
 // further.
@@ -112,15 +110,16 @@ func (c *Checker) Config() Config { return c.cfg }
 // when name is empty or already registered ([ErrDuplicateCheck]), fn is nil,
 // an option is out of range, or the checker is stopped.
 //
-// A check registered on a started checker first runs in the loop's next
-// round; until then it is Unknown, and so is the overall status, which makes
-// the readiness endpoint fail. Register checks before [Checker.Start].
+// A check registered on a started checker runs at once, on a schedule of
+// its own (see [Checker.Start]). Until its first run ends it is Unknown; a
+// critical check that is Unknown makes the overall status Unknown, which
+// fails the readiness endpoint.
 func (c *Checker) Register(name string, fn func(context.Context) error, opts ...CheckOption) error {
 	if name == "" {
-		return errors.New("health: Register: check name must not be empty")
+		return invalid("Register: check name must not be empty")
 	}
 	if fn == nil {
-		return fmt.Errorf("health: Register: check %q has a nil function", name)
+		return invalid("Register: check %q has a nil function", name)
 	}
 	o := checkOptions{critical: true}
 	for _, opt := range opts {
@@ -129,7 +128,7 @@ func (c *Checker) Register(name string, fn func(context.Context) error, opts ...
 		}
 	}
 	if o.err != nil {
-		return fmt.Errorf("health: Register: check %q: %w", name, o.err)
+		return invalid("Register: check %q: %w", name, o.err)
 	}
 	ch := &check{
 		name:      name,
@@ -160,6 +159,12 @@ func (c *Checker) Register(name string, fn func(context.Context) error, opts ...
 	c.byName[name] = ch
 	c.checks = append(c.checks, ch)
 	changed := c.updateOverallLocked()
+	if c.running {
+		select {
+		case c.wake <- struct{}{}:
+		default: // the loop has a wake-up pending already
+		}
+	}
 	c.mu.Unlock()
 	if changed {
 		c.deliver()
@@ -168,10 +173,10 @@ func (c *Checker) Register(name string, fn func(context.Context) error, opts ...
 }
 
 // Report is a checker's health at one moment: the answer of
-// [Checker.CheckAll] and [Checker.Report], the seed's check_all() result.
+// [Checker.CheckAll] and [Checker.Report].
 type Report struct {
 	Checker string                 // the checker's name
-	Status  Status                 // the overall status: the most severe of the checks'
+	Status  Status                 // the overall status: see the package doc, "Statuses and thresholds"
 	Time    time.Time              // when the report was made
 	Checks  map[string]CheckResult // by check name
 }
@@ -232,6 +237,9 @@ func (c *Checker) reportLocked(livenessOnly bool) Report {
 func (c *Checker) updateOverallLocked() bool {
 	s := Healthy
 	for _, ch := range c.checks {
+		if ch.status == Unknown && !ch.critical {
+			continue // it can at worst degrade the checker: nothing to wait for
+		}
 		s = worse(s, ch.status)
 	}
 	if s == c.overall {

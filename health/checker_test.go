@@ -13,6 +13,7 @@ import (
 
 	"github.com/aragora/resilience/health"
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
 )
 
 func TestNewCheckerRejectsBadConfigNamingTheField(t *testing.T) {
@@ -39,9 +40,9 @@ func TestNewCheckerRejectsBadConfigNamingTheField(t *testing.T) {
 				c.Stop()
 				t.Fatal("NewChecker succeeded, want an error")
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not name %s", err, tt.want)
-			}
+			assert.ErrorIs(t, err, health.ErrInvalidConfig)
+			assert.ErrorContains(t, err, tt.want, "the error names the field")
+			assert.True(t, strings.HasPrefix(err.Error(), "health: "), "%q", err)
 		})
 	}
 }
@@ -93,6 +94,9 @@ func TestRegisterRejectsBadChecks(t *testing.T) {
 			err := c.Register(tt.check, tt.fn, tt.opts...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Register = %v, want an error mentioning %q", err, tt.want)
+			}
+			if tt.name != "duplicate name" {
+				assert.ErrorIs(t, err, health.ErrInvalidConfig)
 			}
 		})
 	}
@@ -177,7 +181,7 @@ func TestOverallStatusIsTheMostSevere(t *testing.T) {
 	H, D, U, X := health.Healthy, health.Degraded, health.Unhealthy, health.Unknown
 	tests := []struct {
 		name   string
-		checks []health.Status // X: registered after the run, so never run
+		checks []health.Status // X: critical, registered after the run, so never run
 		want   health.Status
 	}{
 		{"no checks", nil, H},
@@ -185,7 +189,7 @@ func TestOverallStatusIsTheMostSevere(t *testing.T) {
 		{"one degraded", []health.Status{H, D}, D},
 		{"one unhealthy", []health.Status{D, U, H}, U},
 		{"one not run yet", []health.Status{H, X}, X},
-		{"degraded beats not run", []health.Status{X, D}, D},
+		{"a critical check not run beats degraded", []health.Status{X, D}, X},
 		{"unhealthy beats all", []health.Status{X, D, U}, U},
 		{"nothing run", []health.Status{X, X}, X},
 	}

@@ -17,14 +17,14 @@ const (
 	maxDefaultTimeout       = 10 * time.Second
 )
 
-// Config is what a [Checker] is built from: the seed's
-// HealthChecker(name, check_interval, failure_threshold). Its zero value is a
+// Config is what a [Checker] is built from, with its name. Its zero value is a
 // checker that runs every 30 seconds, gives each run of a check 10 seconds,
 // counts a check as failing after 3 consecutive failed runs, and caches
 // nothing.
 type Config struct {
-	// CheckInterval is the time between two background runs of the checks
-	// (see [Checker.Start]), before jitter. Zero means 30 seconds.
+	// CheckInterval is the time from the end of one background run of a
+	// check to the start of its next (see [Checker.Start]), before jitter.
+	// Zero means 30 seconds.
 	CheckInterval time.Duration
 
 	// FailureThreshold is the number of consecutive failed runs after which a
@@ -53,13 +53,13 @@ type Config struct {
 func (c *Config) validate() error {
 	switch {
 	case c.CheckInterval < 0:
-		return fmt.Errorf("health: Config.CheckInterval must not be negative, got %v", c.CheckInterval)
+		return invalid("Config.CheckInterval must not be negative, got %v", c.CheckInterval)
 	case c.FailureThreshold < 0:
-		return fmt.Errorf("health: Config.FailureThreshold must not be negative, got %d", c.FailureThreshold)
+		return invalid("Config.FailureThreshold must not be negative, got %d", c.FailureThreshold)
 	case c.Timeout < 0:
-		return fmt.Errorf("health: Config.Timeout must not be negative, got %v", c.Timeout)
+		return invalid("Config.Timeout must not be negative, got %v", c.Timeout)
 	case c.CacheTTL < 0:
-		return fmt.Errorf("health: Config.CacheTTL must not be negative, got %v", c.CacheTTL)
+		return invalid("Config.CacheTTL must not be negative, got %v", c.CacheTTL)
 	}
 	if c.CheckInterval == 0 {
 		c.CheckInterval = DefaultCheckInterval
@@ -123,7 +123,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 func WithJitter(fraction float64) Option {
 	return optionFunc(func(o *options) {
 		if !(fraction >= 0 && fraction < 1) { // also catches NaN
-			o.err = errors.Join(o.err, fmt.Errorf("health: WithJitter: fraction must be in [0, 1), got %v", fraction))
+			o.err = errors.Join(o.err, fmt.Errorf("WithJitter: fraction must be in [0, 1), got %v", fraction))
 			return
 		}
 		o.jitter = fraction

@@ -7,6 +7,17 @@ import (
 	"time"
 )
 
+// ErrInvalidConfig is matched, through errors.Is, by the errors of
+// [NewChecker] and of Register and its siblings for a name, function,
+// Config field or option they cannot use. The message names it.
+var ErrInvalidConfig = errors.New("health: invalid config")
+
+// invalid returns an error matching ErrInvalidConfig:
+// "health: invalid config: <what>".
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
 // ErrTimeout is matched, through errors.Is, by the error of a run that did not
 // return within its check's timeout; so is [context.DeadlineExceeded]. It is
 // also the cause (context.Cause) of the context such a run was given.
@@ -52,3 +63,8 @@ func (e *timeoutError) Is(target error) bool {
 
 // ErrorType returns "timeout", the error.type of a timeout in telemetry.
 func (e *timeoutError) ErrorType() string { return "timeout" }
+
+// ErrGoexit is the error of a run whose check ended its goroutine with
+// runtime.Goexit (as t.FailNow does) instead of returning: the run fails,
+// and the check runs again at the next CheckAll or background run.
+var ErrGoexit = errors.New("health: check called runtime.Goexit")

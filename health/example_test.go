@@ -14,7 +14,8 @@ import (
 )
 
 func ExampleNewChecker() {
-	// The seed's HealthChecker(name="database", check_interval=30.0, failure_threshold=3).
+	// Checks run every 30s in the background once started; a check counts as
+	// failing after 3 failed runs in a row.
 	checker, err := health.NewChecker("database", health.Config{
 		CheckInterval:    30 * time.Second,
 		FailureThreshold: 3,
@@ -51,7 +52,7 @@ func ExampleChecker_OnStatusChange() {
 		}
 		return nil
 	})
-	// The seed's health_status_changed(name, old_status, new_status).
+	// Each change of a check's status, and of the overall status, once.
 	checker.OnStatusChange(func(c health.StatusChange) {
 		if c.Check != "" { // "" is the checker's overall status
 			fmt.Printf("%s/%s: %v -> %v\n", c.Checker, c.Check, c.From, c.To)

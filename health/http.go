@@ -43,7 +43,9 @@ func WithErrorDetails() HandlerOption {
 // The status is "pass" for [Healthy], "warn" for [Degraded] and "fail" for
 // [Unhealthy] and for [Unknown] (a check not run yet is not known to be
 // ready), both overall and per check; the response code is 200 for pass and
-// warn and 503 for fail. Each check's entry gives the time its last run ended
+// warn and 503 for fail. Readiness fails closed: until every critical check
+// has a result, the answer is 503, even when a degraded check would
+// otherwise make it "warn". Each check's entry gives the time its last run ended
 // and that run's latency in milliseconds; its "output", the error text, only
 // with [WithErrorDetails].
 //
@@ -55,9 +57,9 @@ func (c *Checker) Handler(opts ...HandlerOption) http.Handler {
 	return c.handler(false, opts)
 }
 
-// ReadinessHandler is [Checker.Handler]: every check counts, and a check not
-// run yet fails, so that an orchestrator sends traffic only to processes
-// whose dependencies have been seen working.
+// ReadinessHandler is [Checker.Handler]: every check counts, and until every
+// critical check has a result it answers 503, so that an orchestrator sends
+// traffic only to processes whose dependencies have been seen working.
 func (c *Checker) ReadinessHandler(opts ...HandlerOption) http.Handler {
 	return c.handler(false, opts)
 }

@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/health"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // get serves one request and decodes the draft's JSON.
@@ -223,4 +226,79 @@ func TestHandlerBoundedByTheRequest(t *testing.T) {
 			t.Errorf("answered %d after %v, want 503 (not known yet) at the request's 1s", rec.Code, d)
 		}
 	})
+}
+
+// Readiness fails closed: a critical check that has not finished its first
+// run keeps the endpoint at 503, whatever the other checks say, even a
+// degraded non-critical one that would otherwise make the answer "warn".
+func TestReadinessFailsWhileACriticalCheckHasNotRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newChecker(t, health.Config{CheckInterval: time.Minute, Timeout: 10 * time.Second})
+		release := make(chan struct{})
+		mustRegister(t, c, "postgres", func(ctx context.Context) error { // critical, slow first run
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		require.NoError(t, c.RegisterBreaker("payments", func() bool { return true })) // Degraded at once
+		require.NoError(t, c.Start(context.Background()))
+		synctest.Wait() // payments has run, postgres has not finished its first run
+
+		rep := c.Report()
+		require.Equal(t, health.Unknown, rep.Checks["postgres"].Status)
+		require.Equal(t, health.Degraded, rep.Checks["payments"].Status)
+		assert.Equal(t, health.Unknown, rep.Status, "overall status")
+		code, _, doc, body := get(t, c.ReadinessHandler(), http.MethodGet)
+		assert.Equal(t, http.StatusServiceUnavailable, code, "readiness while critical postgres has never run: %s", body)
+		assert.Equal(t, "fail", doc["status"])
+
+		close(release) // postgres passes: the breaker alone makes it warn
+		synctest.Wait()
+		code, _, doc, body = get(t, c.ReadinessHandler(), http.MethodGet)
+		assert.Equal(t, http.StatusOK, code, body)
+		assert.Equal(t, "warn", doc["status"])
+	})
+}
+
+// A non-critical check not run yet does not fail readiness next to a
+// critical check that passes: only critical checks must have a result.
+func TestReadinessWaitsOnlyForCriticalChecks(t *testing.T) {
+	c := newChecker(t, health.Config{})
+	mustRegister(t, c, "db", pass)
+	c.CheckAll(context.Background())
+	mustRegister(t, c, "search", pass, health.WithCritical(false)) // never run
+	c.Stop()                                                       // the handler serves the report as it is
+
+	code, _, doc, body := get(t, c.ReadinessHandler(), http.MethodGet)
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "fail", checkEntry(t, doc, "search")["status"], "the check itself is not known to pass")
+}
+
+// The handler serves HEAD without a body, refuses other methods with 405 and
+// Allow, escapes check names as JSON, and keeps error texts out of the body.
+func TestHandlerEscapesNamesAndHidesErrors(t *testing.T) {
+	c := newChecker(t, health.Config{FailureThreshold: 1})
+	mustRegister(t, c, "\"</script><x>\u2028", func(context.Context) error { return errors.New("dial 10.0.0.7:5432: secret") })
+	for _, tc := range []struct {
+		method string
+		code   int
+	}{{http.MethodHead, 503}, {http.MethodPost, 405}, {http.MethodGet, 503}} {
+		t.Run(tc.method, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			c.Handler().ServeHTTP(rec, httptest.NewRequest(tc.method, "/", nil))
+			body := rec.Body.String()
+			assert.Equal(t, tc.code, rec.Code)
+			switch tc.method {
+			case http.MethodHead:
+				assert.Empty(t, body)
+			case http.MethodGet:
+				assert.Equal(t, health.ContentType, rec.Header().Get("Content-Type"))
+				assert.NotContains(t, body, "</script>")
+				assert.NotContains(t, body, "\u2028")
+				assert.NotContains(t, body, "10.0.0.7")
+			}
+		})
+	}
 }

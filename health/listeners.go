@@ -11,8 +11,7 @@ type listener struct {
 	fn func(StatusChange)
 }
 
-// OnStatusChange adds a listener for status changes, the seed's
-// health_status_changed(name, old_status, new_status), and returns the
+// OnStatusChange adds a listener for status changes and returns the
 // function that removes it (safe to call more than once). A nil fn is
 // ignored.
 //

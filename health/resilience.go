@@ -29,7 +29,7 @@ var (
 // defaults.
 func (c *Checker) RegisterBreaker(name string, open func() bool, opts ...CheckOption) error {
 	if open == nil {
-		return fmt.Errorf("health: RegisterBreaker: check %q has a nil breaker function", name)
+		return invalid("RegisterBreaker: check %q has a nil breaker function", name)
 	}
 	return c.Register(name, stateCheck(open, ErrBreakerOpen),
 		append([]CheckOption{WithCritical(false), WithFailureThreshold(1)}, opts...)...)
@@ -45,7 +45,7 @@ func (c *Checker) RegisterBreaker(name string, open func() bool, opts ...CheckOp
 // on that many consecutive runs counts. Options given here override that.
 func (c *Checker) RegisterBulkhead(name string, saturated func() bool, opts ...CheckOption) error {
 	if saturated == nil {
-		return fmt.Errorf("health: RegisterBulkhead: check %q has a nil bulkhead function", name)
+		return invalid("RegisterBulkhead: check %q has a nil bulkhead function", name)
 	}
 	return c.Register(name, stateCheck(saturated, ErrBulkheadSaturated),
 		append([]CheckOption{WithCritical(false)}, opts...)...)
@@ -60,7 +60,7 @@ func (c *Checker) RegisterBulkhead(name string, saturated func() bool, opts ...C
 // override that.
 func (c *Checker) RegisterSLO(name string, paging func() bool, opts ...CheckOption) error {
 	if paging == nil {
-		return fmt.Errorf("health: RegisterSLO: check %q has a nil SLO function", name)
+		return invalid("RegisterSLO: check %q has a nil SLO function", name)
 	}
 	return c.Register(name, stateCheck(paging, ErrSLOPageAlert),
 		append([]CheckOption{WithCritical(false), WithFailureThreshold(1)}, opts...)...)

@@ -210,6 +210,9 @@ func TestStateChecksRefuseNilSources(t *testing.T) {
 			if tt.err == nil || !strings.Contains(tt.err.Error(), "nil") {
 				t.Errorf("err = %v, want one about a nil source", tt.err)
 			}
+			if !errors.Is(tt.err, health.ErrInvalidConfig) {
+				t.Errorf("err = %v, want one matching ErrInvalidConfig", tt.err)
+			}
 		})
 	}
 	if len(c.Report().Checks) != 0 {

@@ -25,7 +25,7 @@ type run struct {
 }
 
 // CheckAll runs every check now, concurrently, and returns the report once
-// each has ended: the seed's check_all(). Each run is bounded by its check's
+// each has ended. Each run is bounded by its check's
 // timeout even when the check ignores its context: the run fails with
 // [ErrTimeout] at its timeout, and CheckAll does not wait for the function to
 // return. (A run that nobody waits for any more, its caller gone, is settled
@@ -72,20 +72,29 @@ func (c *Checker) checkAll(ctx context.Context, livenessOnly bool) Report {
 			waits = append(waits, r)
 		}
 	}
-wait:
 	for _, r := range waits {
-		select {
-		case <-r.done:
-		case <-r.ctx.Done(): // the timeout, or Stop: settle without the function
-			c.settleEnded(r, nil, false)
-			<-r.done
-		case <-ctx.Done():
-			break wait
+		if !c.await(ctx, r) {
+			break
 		}
 	}
 	r := c.report(livenessOnly)
 	span.SetAttributes(c.tel.statusAttr[r.Status])
 	return r
+}
+
+// await waits until r is settled, settling it itself once r's context ends
+// (at the timeout, or at Stop) without its function having returned. It
+// reports false, leaving r to others, when ctx ends first.
+func (c *Checker) await(ctx context.Context, r *run) bool {
+	select {
+	case <-r.done:
+	case <-r.ctx.Done():
+		c.settleEnded(r, nil, false)
+		<-r.done
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 func (c *Checker) report(livenessOnly bool) Report {
@@ -108,7 +117,7 @@ func (c *Checker) startRun(ctx context.Context, ch *check) *run {
 			return r // join the run under way
 		}
 		// The previous run timed out and its function has not returned.
-		changes := c.recordLocked(ch, ErrStillRunning, 0)
+		changes := c.recordLocked(ch, ErrStillRunning, now(), 0)
 		status, failures := ch.status, ch.failures
 		c.mu.Unlock()
 		_, span := c.tel.tracer.Start(ctx, ch.attrs.spanName, ch.attrs.start...)
@@ -134,7 +143,15 @@ func (c *Checker) startRun(ctx context.Context, ch *check) *run {
 	go func() {
 		defer c.tracker.done()
 		defer cancel()
-		c.settleEnded(r, call(rctx, ch.fn), true)
+		returned := false
+		defer func() {
+			if !returned { // fn called runtime.Goexit: call recovers panics
+				c.settleEnded(r, ErrGoexit, true)
+			}
+		}()
+		err := call(rctx, ch.fn)
+		returned = true
+		c.settleEnded(r, err, true)
 	}()
 	return r
 }
@@ -182,7 +199,13 @@ func (c *Checker) settle(r *run, err error, stopped, returned bool) {
 	r.settled = true
 	var changes []StatusChange
 	if !stopped {
-		changes = c.recordLocked(ch, err, now().Sub(r.start))
+		end := now()
+		if err == ch.timeoutErr {
+			// A run settled after its timeout, by whoever waited next,
+			// ended when it timed out.
+			end = r.start.Add(ch.timeout)
+		}
+		changes = c.recordLocked(ch, err, end, end.Sub(r.start))
 	}
 	status, failures := ch.status, ch.failures
 	c.mu.Unlock()
@@ -196,11 +219,10 @@ func (c *Checker) settle(r *run, err error, stopped, returned bool) {
 	close(r.done)
 }
 
-// recordLocked counts the outcome of a run of ch, updates its status and the
-// overall one, and returns the changes, which it also queues for the
-// listeners.
-func (c *Checker) recordLocked(ch *check, err error, latency time.Duration) []StatusChange {
-	t := now()
+// recordLocked counts the outcome of a run of ch that ended at t after
+// latency, updates its status and the overall one, and returns the changes,
+// which it also queues for the listeners.
+func (c *Checker) recordLocked(ch *check, err error, t time.Time, latency time.Duration) []StatusChange {
 	ch.lastRun, ch.latency = t, latency
 	if err == nil {
 		ch.failures, ch.lastErr, ch.lastPassed = 0, nil, t

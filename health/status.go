@@ -32,16 +32,18 @@ func (s Status) String() string {
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // severity orders statuses for combining them: the overall status of a
-// checker is the most severe of its checks', where a check not yet run is
-// worse than a healthy one (nothing is known about it) and better than a
-// failing one (nothing is known to be wrong).
+// checker is the most severe of its checks', where a critical check not yet
+// run is worse than a degraded one (nothing is known about something the
+// service cannot work without) and better than a failing one (nothing is
+// known to be wrong). A non-critical check not yet run does not count in the
+// overall status (see Checker.updateOverallLocked).
 func (s Status) severity() int {
 	switch s {
 	case Healthy:
 		return 0
-	case Unknown:
-		return 1
 	case Degraded:
+		return 1
+	case Unknown:
 		return 2
 	default:
 		return 3
@@ -56,8 +58,8 @@ func worse(a, b Status) Status {
 	return a
 }
 
-// StatusChange is what status-change listeners receive: the seed's
-// health_status_changed(name, old_status, new_status). Check is the name of
+// StatusChange is what status-change listeners receive: a check, or the
+// checker as a whole, went from one status to another. Check is the name of
 // the check whose status changed, or "" when the change is the checker's
 // overall status.
 type StatusChange struct {

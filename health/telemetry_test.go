@@ -225,3 +225,45 @@ func TestTheStatusGaugeCanBeCollectedWhileCheckersAreBuilt(t *testing.T) {
 		c.Stop()
 	}
 }
+
+// A run of the background loop, which belongs to no CheckAll, is a span of
+// its own: a child of the span in Start's context.
+func TestABackgroundRunIsASpanOfItsOwn(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	synctest.Test(t, func(t *testing.T) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+		c := newChecker(t, health.Config{CheckInterval: 10 * time.Second}, health.WithTracerProvider(tp), health.WithJitter(0))
+		mustRegister(t, c, "db", pass)
+		mustRegister(t, c, "cache", pass)
+		ctx, parent := tp.Tracer("test").Start(context.Background(), "serve")
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(15 * time.Second) // two runs of each check
+		c.Stop()
+		parent.End()
+	})
+
+	runs := map[string]int{}
+	var parentID string
+	for _, s := range rec.Ended() {
+		if s.Name() == "serve" {
+			parentID = s.SpanContext().SpanID().String()
+		}
+	}
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "serve":
+		case "api/db check", "api/cache check":
+			runs[s.Name()]++
+			if got := s.Parent().SpanID().String(); got != parentID {
+				t.Errorf("%s: parent %s, want the span of Start's context %s", s.Name(), got, parentID)
+			}
+		default:
+			t.Errorf("unexpected span %q", s.Name())
+		}
+	}
+	if runs["api/db check"] != 2 || runs["api/cache check"] != 2 {
+		t.Errorf("run spans %v, want two per check", runs)
+	}
+}

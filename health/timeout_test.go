@@ -3,12 +3,15 @@ package health_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aragora/resilience/health"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -183,5 +186,54 @@ func TestStopCancelsRunsWithoutCountingThem(t *testing.T) {
 		if db := r.Checks["db"]; db.Status != health.Unknown || db.ConsecutiveFailures != 0 {
 			t.Errorf("a run cut short by Stop was counted: %+v", db)
 		}
+	})
+}
+
+// A run whose first waiter left early, settled much later by the next
+// CheckAll, keeps its own figures: the latency is its timeout, and it ended
+// when it timed out.
+func TestALateSettledTimeoutKeepsItsOwnLatencyAndTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newChecker(t, health.Config{Timeout: time.Second, FailureThreshold: 1})
+		release := make(chan struct{})
+		defer close(release)
+		mustRegister(t, c, "stuck", func(context.Context) error { <-release; return nil })
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond) // the probe gives up
+		c.CheckAll(ctx)
+		cancel()
+		time.Sleep(time.Minute)
+
+		st := c.CheckAll(context.Background()).Checks["stuck"]
+		require.ErrorIs(t, st.LastError, health.ErrTimeout)
+		assert.Equal(t, time.Second, st.Latency, "Latency: the 1s timeout")
+		assert.Equal(t, time.Second, st.LastRun.Sub(start), "LastRun: when the run timed out")
+	})
+}
+
+// A check that ends its goroutine with runtime.Goexit (t.FailNow in a test
+// helper, say) has returned: its run fails with ErrGoexit, and the next
+// CheckAll runs it again instead of reporting ErrStillRunning forever.
+func TestAGoexitInACheckDoesNotWedgeIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newChecker(t, health.Config{Timeout: time.Second, FailureThreshold: 1})
+		var calls atomic.Int32
+		mustRegister(t, c, "goexit", func(context.Context) error {
+			if calls.Add(1) == 1 {
+				runtime.Goexit()
+			}
+			return nil
+		})
+		start := time.Now()
+		r := c.CheckAll(context.Background()).Checks["goexit"]
+		assert.Zero(t, time.Since(start), "CheckAll waited for the timeout")
+		assert.ErrorIs(t, r.LastError, health.ErrGoexit)
+		assert.Equal(t, health.Unhealthy, r.Status)
+
+		time.Sleep(time.Hour)
+		r = c.CheckAll(context.Background()).Checks["goexit"]
+		assert.EqualValues(t, 2, calls.Load(), "calls")
+		assert.Equal(t, health.Healthy, r.Status)
+		assert.NoError(t, r.LastError)
 	})
 }

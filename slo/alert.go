@@ -1,8 +1,11 @@
 package slo
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
 )
 
 // Alert is the state of an indicator's multiwindow, multi-burn-rate alert,
@@ -60,15 +63,23 @@ var rules = [...]rule{
 
 // alertOf applies the workbook's rules to an indicator's burn rates, and
 // calls per window: a rule whose long window holds fewer than minCalls calls
-// stays quiet.
-func alertOf(burns, calls *[numWindows]float64, minCalls int) Alert {
-	a := AlertNone
+// stays quiet. held reports whether such a rule, more severe than the alert
+// returned, burns fast enough and is held back by minCalls alone: then one
+// more good call, which lowers no burn rate below its threshold at once but
+// adds a call, may raise the alert.
+func alertOf(burns, calls *[numWindows]float64, minCalls int) (a Alert, held bool) {
+	gated := AlertNone // the most severe rule held back by minCalls alone
 	for _, r := range rules {
-		if r.severity > a && burns[r.long] > r.burn && burns[r.short] > r.burn && calls[r.long] >= float64(minCalls) {
-			a = r.severity
+		if burns[r.long] <= r.burn || burns[r.short] <= r.burn {
+			continue
+		}
+		if calls[r.long] >= float64(minCalls) {
+			a = max(a, r.severity)
+		} else {
+			gated = max(gated, r.severity)
 		}
 	}
-	return a
+	return a, gated > a
 }
 
 // AlertChange is what alert listeners receive: one indicator's alert went
@@ -132,7 +143,19 @@ func (ls *listeners) notify(changes []AlertChange) {
 	}
 	for _, c := range changes {
 		for _, l := range *p {
-			l.fn(c)
+			notifyOne(l.fn, c)
 		}
 	}
+}
+
+// notifyOne calls fn with c. A panic in fn goes to otel.Handle, so that a
+// faulty listener can neither fail the call being recorded nor a scrape of
+// the gauges, nor keep the other listeners from hearing c.
+func notifyOne(fn func(AlertChange), c AlertChange) {
+	defer func() {
+		if v := recover(); v != nil {
+			otel.Handle(fmt.Errorf("slo: alert listener panicked: %v", v))
+		}
+	}()
+	fn(c)
 }

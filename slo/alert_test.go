@@ -5,6 +5,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/slo"
 )
@@ -226,6 +231,73 @@ func TestAlertMinCallsKeepsAQuietServiceFromPaging(t *testing.T) {
 		}
 		if !paged {
 			t.Errorf("busy service: transitions %+v, want a page", *got)
+		}
+	})
+}
+
+// With AlertMinCalls, the good call that brings a long window up to the
+// minimum can make an alert due: it is raised before that Record returns.
+func TestAGoodCallThatReachesAlertMinCallsRaisesTheAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMonitor(t, "api", slo.Objective{AlertMinCalls: 10})
+		var changes []slo.AlertChange
+		m.OnAlertChange(func(c slo.AlertChange) { changes = append(changes, c) })
+		for range 9 {
+			m.Record(policy.Failure, time.Millisecond)
+		}
+		require.Empty(t, changes, "an alert with 9 calls, fewer than AlertMinCalls")
+
+		m.Record(policy.Success, time.Millisecond) // 10 calls, 90% bad: burn 900 over 1h and 5m
+		assert.Equal(t, []slo.AlertChange{{SLO: "api", Indicator: slo.Availability, From: slo.AlertNone, To: slo.AlertPage}},
+			changes, "heard by the end of the 10th Record")
+		assert.Equal(t, slo.AlertPage, m.Snapshot().Alert)
+		assert.Len(t, changes, 1, "the page is heard once")
+	})
+}
+
+// The same holds for the latency indicator: a fast success can bring its
+// long window (successful calls) up to the minimum.
+func TestAFastCallThatReachesAlertMinCallsRaisesTheLatencyAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMonitor(t, "api", slo.Objective{Latency: 100 * time.Millisecond, AlertMinCalls: 10})
+		var changes []slo.AlertChange
+		m.OnAlertChange(func(c slo.AlertChange) { changes = append(changes, c) })
+		for range 9 {
+			m.Record(policy.Success, time.Second) // slow
+		}
+		require.Empty(t, changes)
+		m.Record(policy.Success, time.Millisecond)
+		assert.Equal(t, []slo.AlertChange{{SLO: "api", Indicator: slo.Latency, From: slo.AlertNone, To: slo.AlertPage}}, changes)
+	})
+}
+
+// A listener that panics is recovered and its panic handed to otel.Handle,
+// wherever the change was noticed: in Record, in Snapshot, or in a scrape of
+// the gauges. Other listeners still hear every change.
+func TestAPanickingAlertListenerIsContained(t *testing.T) {
+	var handled []error
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled = append(handled, err) }))
+	defer otel.SetErrorHandler(prev)
+
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		m := newMonitor(t, "api", slo.Objective{}, slo.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+		m.OnAlertChange(func(slo.AlertChange) { panic("listener bug") })
+		var heard []slo.Alert
+		m.OnAlertChange(func(c slo.AlertChange) { heard = append(heard, c.To) })
+
+		require.NotPanics(t, func() { m.Record(policy.Failure, time.Millisecond) }, "Record") // page
+		time.Sleep(2 * time.Hour)
+		require.NotPanics(t, func() { m.Snapshot() }, "Snapshot") // the page drops to a ticket
+		m.Record(policy.Failure, time.Millisecond)                // page again
+		time.Sleep(2 * time.Hour)
+		require.NotPanics(t, func() { gauges(t, reader) }, "a scrape") // and drops again
+
+		assert.Equal(t, []slo.Alert{slo.AlertPage, slo.AlertTicket, slo.AlertPage, slo.AlertTicket}, heard)
+		require.Len(t, handled, 4)
+		for _, err := range handled {
+			assert.ErrorContains(t, err, "slo: alert listener panicked: listener bug")
 		}
 	})
 }

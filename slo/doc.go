@@ -41,14 +41,16 @@
 // in proportion (7 days: 14m with 70s, …), so each rule still means the same
 // share of the budget. A change is reported as a [policy.EventSLOAlert] on
 // the execution during which it was seen, and passed to the listeners of
-// [Monitor.OnAlertChange], called after the monitor's lock is released.
+// [Monitor.OnAlertChange], called after the monitor's lock is released (a
+// listener that panics is recovered, and the panic handed to otel.Handle).
 // Alerts are evaluated as calls are recorded and when the monitor is read
 // (Snapshot, gauge collection): without traffic, a clear is seen at the next
 // read.
 //
 // On a quiet service one failure can burn fast enough to page; set
 // Objective.AlertMinCalls to the calls a rule's long window must hold before
-// that rule may alert.
+// that rule may alert; the call that brings the window up to it raises the
+// alert then due, on that call's execution.
 //
 // # Memory and time
 //

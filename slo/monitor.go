@@ -27,6 +27,7 @@ type Monitor struct {
 	last   int64 // the latest time seen, ns since start: time never runs back
 	ws     *windows
 	alerts [numIndicators]Alert
+	held   [numIndicators]bool // a rule burns fast enough but lacks AlertMinCalls calls
 
 	listeners listeners
 	gauges    *gauges
@@ -126,7 +127,10 @@ func (m *Monitor) Run(ctx context.Context, ex policy.Execution) error {
 // monitor's lock is released, on the goroutine that noticed the change (the
 // one that recorded a call, took a snapshot or collected the gauges); they
 // must not block. Changes noticed by concurrent calls may reach a listener
-// out of order: each carries its From and To. A nil fn is ignored.
+// out of order: each carries its From and To. A nil fn is ignored. A listener
+// that panics is recovered and its panic handed to otel.Handle, so that it
+// cannot fail Record, Run, Snapshot or a scrape of the gauges, nor keep the
+// other listeners from hearing the change.
 //
 // Alerts change when a call is recorded and when the monitor is read: a
 // monitor without traffic notices that its alerts cleared at its next
@@ -177,13 +181,16 @@ func (m *Monitor) record(outcome policy.Outcome, latency time.Duration, now time
 	pos := m.at(now)
 	ticked := m.ws.advance(pos)
 	m.ws.record(bad, slow)
-	// A bad call can only raise an alert, a good one only lower it; time
-	// moving on can do either. So alerts are evaluated when a fine bucket
-	// completes (every 5s for a 30-day window) and after a bad call that
-	// could raise them: a clear is seen at most one fine bucket late.
+	// A bad call can raise an alert, and a good one lower it; a good call
+	// can also raise one that only lacked Objective.AlertMinCalls calls
+	// (held). Time moving on can do either. So alerts are evaluated when a
+	// fine bucket completes (every 5s for a 30-day window), after a bad call
+	// that could raise them, and after a good call while a rule is held: a
+	// raise is seen by the call that makes it due, a clear at most one fine
+	// bucket late.
 	var check [numIndicators]bool
-	check[Availability] = ticked || bad && m.alerts[Availability] < AlertPage
-	check[Latency] = m.obj.Latency > 0 && (ticked || slow && m.alerts[Latency] < AlertPage)
+	check[Availability] = ticked || (bad || m.held[Availability]) && m.alerts[Availability] < AlertPage
+	check[Latency] = m.obj.Latency > 0 && (ticked || (slow || !bad && m.held[Latency]) && m.alerts[Latency] < AlertPage)
 	if check[Availability] || check[Latency] {
 		m.evaluate(pos, check, &ch)
 	}
@@ -202,7 +209,8 @@ func (m *Monitor) evaluate(pos float64, check [numIndicators]bool, ch *changes) 
 		for w := range win3d + 1 {
 			calls[w], _, _, burns[w] = m.window(ind, w, pos)
 		}
-		a := alertOf(&burns, &calls, m.obj.AlertMinCalls)
+		a, held := alertOf(&burns, &calls, m.obj.AlertMinCalls)
+		m.held[ind] = held
 		if from := m.alerts[ind]; a != from {
 			m.alerts[ind] = a
 			ch.c[ch.n] = AlertChange{SLO: m.name, Indicator: ind, From: from, To: a}

@@ -48,7 +48,8 @@ type Objective struct {
 	// error budget. The alert windows of the SRE workbook (1h, 6h, 1d, 3d and
 	// their short windows), given there for 30 days, are scaled in proportion.
 	// Zero means DefaultWindow (30 days); otherwise it must be at least
-	// MinWindow (one hour).
+	// MinWindow (one hour). Any longer window, up to the longest Duration, is
+	// kept and reported as it is.
 	Window time.Duration
 
 	// AlertMinCalls is the number of calls a rule's long window (1h, 6h, 1d
@@ -56,6 +57,9 @@ type Objective struct {
 	// minimum: the workbook's rules as they are, under which one failure in
 	// a quiet hour burns fast enough to page. Set it for low-traffic
 	// services, whose alerts would otherwise flap; it must not be negative.
+	// The call that brings a long window up to the minimum, good or bad,
+	// raises the alert it makes due before [Monitor.Record] returns, and
+	// [Monitor.Run] reports it on that call's execution.
 	AlertMinCalls int
 }
 
@@ -86,7 +90,7 @@ func (o Objective) normalize() (Objective, error) {
 		o.Window = DefaultWindow
 	}
 	if o.Window < MinWindow {
-		return o, fmt.Errorf("%w: Objective.Window is %v; want at least %v, or zero for %v", ErrInvalid, o.Window, MinWindow, formatWindow(DefaultWindow))
+		return o, fmt.Errorf("%w: Objective.Window is %v; want at least %v, or zero for %v", ErrInvalid, formatWindow(o.Window), formatWindow(MinWindow), formatWindow(DefaultWindow))
 	}
 	return o, nil
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/aragora/resilience/slo"
 )
 
@@ -118,4 +121,37 @@ func TestStringsOfAlertsAndIndicators(t *testing.T) {
 			t.Errorf("%#v.String() = %q, want %q", v, got, want)
 		}
 	}
+}
+
+// Any window New accepts, up to the longest Duration, is reported as it is:
+// the objective's window last, the scaled alert windows before it, each
+// positive and longer than the one before.
+func TestAHugeWindowIsReportedAsIs(t *testing.T) {
+	for _, window := range []time.Duration{slo.MinWindow, 10000 * 24 * time.Hour, math.MaxInt64 / 2, math.MaxInt64} {
+		t.Run(window.String(), func(t *testing.T) {
+			m := newMonitor(t, "api", slo.Objective{Window: window})
+			require.Equal(t, window, m.Objective().Window)
+			s := m.Snapshot()
+			assert.Equal(t, window, s.Window, "Snapshot().Window")
+			ws := m.Windows()
+			assert.Equal(t, window, ws[len(ws)-1], "the last of Windows()")
+			for i, w := range s.Availability.Windows {
+				assert.Equal(t, ws[i], w.Window, "snapshot window %d", i)
+				assert.NotEmpty(t, w.Label)
+				assert.NotContains(t, w.Label, "-", "label %d", i)
+				if i > 0 {
+					assert.Greater(t, w.Window, ws[i-1], "window %d", i)
+				} else {
+					assert.Positive(t, w.Window)
+				}
+			}
+		})
+	}
+}
+
+// Durations in messages read as people write them.
+func TestWindowErrorRoundsDurationsForPeople(t *testing.T) {
+	_, err := slo.New("api", slo.Objective{Window: 90 * time.Second})
+	require.ErrorIs(t, err, slo.ErrInvalid)
+	assert.EqualError(t, err, "slo: invalid configuration: Objective.Window is 1m30s; want at least 1h, or zero for 30d")
 }

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -139,5 +140,39 @@ func TestRunReportsAlertChangesOnTheExecutionSpan(t *testing.T) {
 		if n := oteltest.Int64s(t, reader, policy.MetricEvents, "event")["slo.alert_change"]; n != 1 {
 			t.Errorf("resilience.events{event=slo.alert_change} = %d, want 1", n)
 		}
+	})
+}
+
+// The good execution that brings the long window up to AlertMinCalls, and
+// so raises the alert, reports it on its own span.
+func TestTheExecutionThatReachesAlertMinCallsReportsTheAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := tracetest.NewSpanRecorder()
+		m := newMonitor(t, "kb", slo.Objective{AlertMinCalls: 3}, slo.WithMeterProvider(sdkmetric.NewMeterProvider()))
+		p := policy.MustNew("kb.query", m).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
+			policy.WithMeterProvider(sdkmetric.NewMeterProvider()))
+		for _, fail := range []bool{true, true, false} {
+			_ = p.Execute(t.Context(), func(context.Context) error {
+				if fail {
+					return errors.New("down")
+				}
+				return nil
+			})
+		}
+		var alerts []int // the index of each execution span with an alert event
+		i := 0
+		for _, s := range rec.Ended() {
+			if s.Name() != "kb.query execute" {
+				continue
+			}
+			for _, e := range s.Events() {
+				if e.Name == "slo.alert_change" {
+					alerts = append(alerts, i)
+				}
+			}
+			i++
+		}
+		assert.Equal(t, []int{2}, alerts, "executions that reported an alert change")
 	})
 }

@@ -1,7 +1,7 @@
 package slo
 
 import (
-	"math"
+	"math/bits"
 	"time"
 )
 
@@ -128,10 +128,20 @@ func newWindows(window time.Duration) *windows {
 	ws := &windows{tick: float64(window) / fineBuckets}
 	for i := range ws.rings {
 		ws.rings[i].width = widths[i]
-		ws.lengths[i] = time.Duration(math.Round(ws.tick * float64(bucketsPerWindow*widths[i])))
+		ws.lengths[i] = scale(window, bucketsPerWindow*widths[i])
 		ws.labels[i] = formatWindow(ws.lengths[i])
 	}
 	return ws
+}
+
+// scale returns window × fine / fineBuckets, rounded to the nanosecond, in
+// 128-bit integer arithmetic: exact, and free of overflow for every window
+// up to the longest Duration, since fine ≤ fineBuckets.
+func scale(window time.Duration, fine int64) time.Duration {
+	hi, lo := bits.Mul64(uint64(window), uint64(fine))
+	lo, carry := bits.Add64(lo, fineBuckets/2, 0)
+	q, _ := bits.Div64(hi+carry, lo, fineBuckets)
+	return time.Duration(q)
 }
 
 // at returns the position in fine buckets of ns, a time since the monitor
