@@ -109,6 +109,10 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 
 // WithSpanWriter writes each finished span to w as one line of text, as it
 // ends: a trace to read in a terminal or a file when no tracing backend runs.
+// A span is always one line: its name and error are Go-quoted strings, and an
+// attribute key or value or an event name is Go-quoted unless it is plain
+// (printable, without spaces or any of " \ { } | =), so a newline or a
+// terminal escape in a span's data is written as \n or \x1b, never raw.
 // Writes are serialised; w is not closed. Nil means no writer, the default.
 func WithSpanWriter(w io.Writer) Option {
 	return optionFunc(func(c *setupConfig) { c.writer = w })
