@@ -32,7 +32,8 @@ func (f metricsOptionFunc) applyMetrics(c *metricsConfig) { f(c) }
 
 // WithMeterProvider sets the provider of the callbacks' meter. By default, and
 // when mp is nil, it is the global provider of the otel package, whose
-// delegation makes an SDK installed later (by [Setup], say) take effect.
+// delegation makes an SDK installed later (by [Setup], say) take effect: the
+// first one installed only, as [Setup] explains.
 func WithMeterProvider(mp metric.MeterProvider) MetricsOption {
 	return metricsOptionFunc(func(c *metricsConfig) {
 		if mp != nil {
