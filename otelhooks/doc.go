@@ -24,10 +24,11 @@
 //
 // # Metric callbacks
 //
-// [NewMetricsCallbacks] is the Go form of create_metrics_callbacks: a value
-// whose five methods have the shapes of the listener callbacks of the
-// breaker, retry, timeout and health packages, each recording on instruments
-// named after a namespace:
+// [NewMetricsCallbacks] returns a [MetricsCallbacks]: a value whose five
+// methods have the shapes of the listener callbacks of the breaker, retry,
+// timeout and health packages, and count what they hear (breaker state
+// changes, retries, exhausted retries, timeouts, health status changes) on
+// instruments named after a namespace of the application's:
 //
 //	cb, err := otelhooks.NewMetricsCallbacks("aragora")
 //	t, err := timeout.New(2*time.Second, timeout.WithOnTimeout(cb.TimeoutOccurred))
