@@ -40,6 +40,17 @@
 //	r, err := retry.New(retry.Config{}, otelhooks.RetryOptions(cb)...)
 //	defer otelhooks.ObserveBreakers(cb, breaker.DefaultRegistry())()
 //
+// # Latency thresholds as bucket boundaries
+//
+// A histogram can only tell the calls faster than one of its boundaries from
+// the slower ones. For Prometheus to judge a latency objective from
+// resilience_execution_duration_seconds, the objective's threshold must be a
+// boundary: [WithLatencyBoundaries] adds thresholds to the default buckets of
+// both duration histograms, [DurationBoundaries] lists the result, and
+// [DurationViews] gives the same views to a meter provider of the caller's:
+//
+//	shutdown, err := otelhooks.Setup(ctx, otelhooks.WithLatencyBoundaries(obj.Latency))
+//
 // # Why a module of its own
 //
 // This package is the module github.com/aragora/resilience/otelhooks, apart

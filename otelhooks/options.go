@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -55,6 +56,7 @@ type setupConfig struct {
 	registry       *prometheus.Registry
 	exporters      []sdktrace.SpanExporter
 	writer         io.Writer
+	latencyBounds  []time.Duration
 }
 
 type optionFunc func(*setupConfig)

@@ -81,6 +81,12 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		}
 	}
 
+	var views []sdkmetric.View
+	if len(cfg.latencyBounds) > 0 {
+		if views, err = DurationViews(cfg.latencyBounds...); err != nil {
+			return nil, err
+		}
+	}
 	disabled, err := sdkDisabled()
 	if err != nil {
 		return nil, err
@@ -109,7 +115,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if err != nil {
 		return nil, fmt.Errorf("otelhooks: prometheus exporter: %w", err)
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp), sdkmetric.WithView(views...))
 
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if sampler != nil {
