@@ -9,10 +9,13 @@ import (
 	"github.com/aragora/resilience/timeout"
 )
 
-// Callbacks is the seed's set of metric callbacks, the methods of
-// [MetricsCallbacks]. The functions of this file attach any implementation
-// (metrics, logs, a test's recorder) to the listener hooks of the policies in
-// one call each.
+// Callbacks is what hears the policies' notable moments: a breaker changing
+// state, a retry scheduled, retries exhausted, a time limit running out, a
+// health check changing status. Each method has the shape of the listener
+// that the breaker, retry, timeout or health package takes. [MetricsCallbacks]
+// implements it with metrics; the functions of this file attach any
+// implementation (metrics, logs, a test's recorder) to the listener hooks of
+// the policies in one call each.
 type Callbacks interface {
 	CircuitBreakerStateChanged(name, oldState, newState string)
 	RetryAttempt(operation string, attempt int, delay time.Duration)

@@ -3,6 +3,7 @@ package otelhooks
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ const (
 	MetricRetryDelay          = "retry.delay"                   // histogram, s: operation
 	MetricRetryExhausted      = "retry.exhausted"               // counter, {exhaustion}: operation
 	MetricTimeouts            = "timeouts"                      // counter, {timeout}: operation
+	MetricTimeoutDuration     = "timeout.duration"              // histogram, s: operation (the limit that ran out)
 	MetricHealthStatusChanges = "health.status_changes"         // counter, {change}: check, from, to
 	MetricHealthStatus        = "health.status"                 // gauge: check, status (1 for the current status, 0 for the others seen)
 )
@@ -39,16 +41,24 @@ const (
 	AttrStatus    = attribute.Key("status")
 )
 
+// secondsBuckets are the bounds of the histograms of waits and limits, in
+// seconds: from a millisecond to a minute.
+var secondsBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
 // namespacePattern is what OpenTelemetry allows at the start of an instrument
 // name, less the characters Prometheus would have to escape.
 var namespacePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
-// MetricsCallbacks turns the listener callbacks of the resilience policies
-// into OpenTelemetry metrics. Its methods are the seed's five callbacks, in
-// the shapes of the listeners that breaker, retry, timeout and health take:
-// a method value can be passed as a listener directly, and [RetryOptions],
-// [TimeoutOption], [ObserveBreaker], [ObserveBreakers] and [ObserveHealth]
-// attach them in one call. It is safe for concurrent use.
+// MetricsCallbacks turns what the policies' listeners hear into OpenTelemetry
+// metrics, under a namespace of the application's: breaker state changes
+// (a counter and a state gauge), retries (a counter and a histogram of their
+// delays), exhausted retries (a counter), time limits that ran out (a counter
+// and a histogram of the limits) and health status changes (a counter and a
+// status gauge). Each of its five methods has the shape of the listener that
+// the breaker, retry, timeout or health package takes, so a method value can
+// be passed as a listener directly; [RetryOptions], [TimeoutOption],
+// [ObserveBreaker], [ObserveBreakers] and [ObserveHealth] attach them in one
+// call. It is safe for concurrent use.
 //
 // These metrics count what the listeners hear, per breaker, operation or
 // check; the pipelines themselves record executions, attempts and events
@@ -61,6 +71,7 @@ type MetricsCallbacks struct {
 	retryDelay    metric.Float64Histogram
 	exhausted     metric.Int64Counter
 	timeouts      metric.Int64Counter
+	timeoutLimit  metric.Float64Histogram
 	healthChanges metric.Int64Counter
 	healthStatus  metric.Int64Gauge
 
@@ -75,8 +86,19 @@ type MetricsCallbacks struct {
 // NewMetricsCallbacks returns callbacks that record on instruments whose names
 // start with namespace and a dot (see the Metric constants). The namespace is
 // required: it starts with a letter and holds at most 64 letters, digits,
-// underscores, dots and dashes, and is not "resilience", the library's own. The meter is the global provider's, unless
-// [WithMeterProvider] says otherwise.
+// underscores, dots and dashes.
+//
+// Prometheus shows '.' and '-' as '_', and a run of them as one '_', so
+// namespaces that differ only there map to one name: "aragora-kb",
+// "aragora_kb" and "aragora.kb" all give aragora_kb_timeouts_total, and
+// callbacks under two of them in one program share its series, of which the
+// exporter serves one namespace's values only. For the same reason a
+// namespace that Prometheus shows as "resilience" is refused, "resilience",
+// "resilience." and "resilience-" alike: its names would collide with the
+// library's own, such as resilience_health_status.
+//
+// The meter is the global provider's, unless [WithMeterProvider] says
+// otherwise.
 func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallbacks, error) {
 	if !namespacePattern.MatchString(namespace) {
 		if namespace == "" {
@@ -84,10 +106,10 @@ func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallb
 		}
 		return nil, fmt.Errorf("otelhooks: namespace %q must start with a letter and hold at most 64 letters, digits, '_', '.' or '-'", namespace)
 	}
-	if namespace == "resilience" {
+	if promName(namespace) == "resilience" {
 		// resilience.health.status is the health package's own gauge, with
 		// other attributes: one Prometheus name for two series shapes.
-		return nil, fmt.Errorf("otelhooks: namespace %q is the library's own (its instruments would collide with the callbacks'); choose your service's", namespace)
+		return nil, fmt.Errorf(`otelhooks: namespace %q is the library's own in Prometheus, "resilience"; choose your service's`, namespace)
 	}
 	cfg := metricsConfig{}
 	for _, o := range opts {
@@ -103,7 +125,7 @@ func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallb
 	name := func(s string) string { return namespace + "." + s }
 
 	m := &MetricsCallbacks{}
-	var errs [8]error
+	var errs [9]error
 	m.stateChanges, errs[0] = meter.Int64Counter(name(MetricBreakerStateChanges),
 		metric.WithUnit("{change}"),
 		metric.WithDescription("State changes of circuit breakers."))
@@ -115,13 +137,17 @@ func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallb
 	m.retryDelay, errs[3] = meter.Float64Histogram(name(MetricRetryDelay),
 		metric.WithUnit("s"),
 		metric.WithDescription("Waits before retries."),
-		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+		metric.WithExplicitBucketBoundaries(secondsBuckets...))
 	m.exhausted, errs[4] = meter.Int64Counter(name(MetricRetryExhausted),
 		metric.WithUnit("{exhaustion}"),
 		metric.WithDescription("Executions that failed after their last allowed attempt."))
 	m.timeouts, errs[5] = meter.Int64Counter(name(MetricTimeouts),
 		metric.WithUnit("{timeout}"),
 		metric.WithDescription("Time limits that ran out."))
+	m.timeoutLimit, errs[8] = meter.Float64Histogram(name(MetricTimeoutDuration),
+		metric.WithUnit("s"),
+		metric.WithDescription("Time limits that ran out, by their length."),
+		metric.WithExplicitBucketBoundaries(secondsBuckets...))
 	m.healthChanges, errs[6] = meter.Int64Counter(name(MetricHealthStatusChanges),
 		metric.WithUnit("{change}"),
 		metric.WithDescription("Status changes of health checks."))
@@ -137,6 +163,25 @@ func NewMetricsCallbacks(namespace string, opts ...MetricsOption) (*MetricsCallb
 	m.breakers.gauge, m.breakers.key, m.breakers.stateKey = m.breakerState, AttrBreaker, AttrState
 	m.checks.gauge, m.checks.key, m.checks.stateKey = m.healthStatus, AttrCheck, AttrStatus
 	return m, nil
+}
+
+// promName returns the name the Prometheus exporter gives namespace: '.' and
+// '-' become '_', and runs of '_' become one, with none left at the end.
+func promName(namespace string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range namespace {
+		if r == '.' || r == '-' || r == '_' {
+			under = true
+			continue
+		}
+		if under && b.Len() > 0 {
+			b.WriteByte('_')
+		}
+		under = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // CircuitBreakerStateChanged records that the breaker name went from oldState
@@ -161,9 +206,13 @@ func (m *MetricsCallbacks) RetryExhausted(operation string, attempts int) {
 	m.exhausted.Add(bg, 1, m.op(operation))
 }
 
-// TimeoutOccurred records that operation ran out of its time limit, duration.
+// TimeoutOccurred records that operation ran out of its time limit, duration:
+// it counts the timeout and observes duration, in seconds, in the
+// timeout.duration histogram.
 func (m *MetricsCallbacks) TimeoutOccurred(operation string, duration time.Duration) {
-	m.timeouts.Add(bg, 1, m.op(operation))
+	opt := m.op(operation)
+	m.timeouts.Add(bg, 1, opt)
+	m.timeoutLimit.Record(bg, duration.Seconds(), opt)
 }
 
 // HealthStatusChanged records that the health check name went from oldStatus

@@ -2,12 +2,17 @@ package otelhooks_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aragora/resilience/otelhooks"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -59,7 +64,8 @@ func point(v int64, kv ...attribute.KeyValue) metricdata.DataPoint[int64] {
 }
 
 func TestNewMetricsCallbacksRejectsBadNamespaces(t *testing.T) {
-	for _, ns := range []string{"", "1st", "has space", "semi;colon", "_under", strings.Repeat("a", 65), "resilience"} {
+	for _, ns := range []string{"", "1st", "has space", "semi;colon", "_under", strings.Repeat("a", 65), "resilience",
+		"resilience.", "resilience-", "resilience_", "resilience.-_"} {
 		t.Run(ns, func(t *testing.T) {
 			m, err := otelhooks.NewMetricsCallbacks(ns)
 			if err == nil || m != nil {
@@ -82,8 +88,7 @@ func TestNewMetricsCallbacksAcceptsGoodNamespaces(t *testing.T) {
 	}
 }
 
-// Each callback of the seed records the series its name promises, under the
-// namespace.
+// Each callback records the series its name promises, under the namespace.
 func TestCallbacksRecordSeries(t *testing.T) {
 	from, to := otelhooks.AttrFrom, otelhooks.AttrTo
 	op := otelhooks.AttrOperation.String("fetch")
@@ -143,6 +148,7 @@ func TestCallbacksRecordSeries(t *testing.T) {
 				{Name: "aragora.timeouts", Unit: "{timeout}", Description: "Time limits that ran out.",
 					Data: sum(point(3, op))},
 			},
+			also: []string{"aragora.timeout.duration"},
 		},
 		{
 			name: "HealthStatusChanged",
@@ -289,4 +295,97 @@ func keys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// The namespaces the Prometheus exporter turns into "resilience", the
+// library's own prefix, are refused with it: "resilience." and "resilience-"
+// would serve aragora's health gauge and the health package's under one name.
+func TestNewMetricsCallbacksRefusesTheLibrarysPrometheusName(t *testing.T) {
+	for _, ns := range []string{"resilience", "resilience.", "resilience-", "resilience_", "resilience.-_"} {
+		t.Run(ns, func(t *testing.T) {
+			_, err := otelhooks.NewMetricsCallbacks(ns)
+			require.Error(t, err)
+			assert.Equal(t, fmt.Sprintf(`otelhooks: namespace %q is the library's own in Prometheus, "resilience"; choose your service's`, ns), err.Error())
+		})
+	}
+	for _, ns := range []string{"resilience2", "resilience.kb", "my-resilience", "Resilience"} {
+		t.Run(ns, func(t *testing.T) {
+			_, err := otelhooks.NewMetricsCallbacks(ns)
+			assert.NoError(t, err)
+		})
+	}
+}
+
+// TimeoutOccurred observes the limit that ran out in a histogram in seconds,
+// besides counting it.
+func TestTimeoutOccurredRecordsTheLimit(t *testing.T) {
+	m, r := newCallbacks(t, "aragora")
+	m.TimeoutOccurred("search", 2*time.Second)
+	m.TimeoutOccurred("search", 500*time.Millisecond)
+	m.TimeoutOccurred("index", 30*time.Second)
+	got, ok := collect(t, r)["aragora.timeout.duration"]
+	require.True(t, ok, "no aragora.timeout.duration")
+	assert.Equal(t, "s", got.Unit)
+	assert.Equal(t, "Time limits that ran out, by their length.", got.Description)
+	h, ok := got.Data.(metricdata.Histogram[float64])
+	require.True(t, ok, "aragora.timeout.duration is a %T, not a float histogram", got.Data)
+	byOp := map[string]metricdata.HistogramDataPoint[float64]{}
+	for _, dp := range h.DataPoints {
+		v, _ := dp.Attributes.Value(otelhooks.AttrOperation)
+		byOp[v.AsString()] = dp
+	}
+	require.Len(t, byOp, 2)
+	assert.Equal(t, uint64(2), byOp["search"].Count)
+	assert.InDelta(t, 2.5, byOp["search"].Sum, 1e-9)
+	assert.Equal(t, uint64(1), byOp["index"].Count)
+	assert.InDelta(t, 30.0, byOp["index"].Sum, 1e-9)
+	// 30s falls in a bucket of its own, not in the overflow.
+	assert.Contains(t, byOp["index"].Bounds, 30.0)
+}
+
+// The Prometheus names of the callbacks' instruments, exactly as scraped:
+// '.' and '-' become '_', counters end in _total, histograms in seconds end
+// in _seconds.
+func TestCallbacksPrometheusNames(t *testing.T) {
+	mux := http.NewServeMux()
+	setup(t, otelhooks.WithServeMux(mux))
+	cb, err := otelhooks.NewMetricsCallbacks("aragora-kb")
+	require.NoError(t, err)
+	cb.CircuitBreakerStateChanged("db", "closed", "open")
+	cb.RetryAttempt("get", 1, time.Second)
+	cb.RetryExhausted("get", 3)
+	cb.TimeoutOccurred("get", time.Second)
+	cb.HealthStatusChanged("api/db", "healthy", "unhealthy")
+
+	var got []string
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (aragora\S*) (\S+)$`).FindAllStringSubmatch(scrape(t, mux, "text/plain"), -1) {
+		got = append(got, m[1]+" "+m[2])
+	}
+	assert.ElementsMatch(t, []string{
+		"aragora_kb_circuit_breaker_state_changes_total counter",
+		"aragora_kb_circuit_breaker_state gauge",
+		"aragora_kb_retry_attempts_total counter",
+		"aragora_kb_retry_delay_seconds histogram",
+		"aragora_kb_retry_exhausted_total counter",
+		"aragora_kb_timeouts_total counter",
+		"aragora_kb_timeout_duration_seconds histogram",
+		"aragora_kb_health_status_changes_total counter",
+		"aragora_kb_health_status gauge",
+	}, got)
+}
+
+// Namespaces that differ only in '.', '-' and '_' map to one Prometheus name,
+// as NewMetricsCallbacks documents: callbacks under "aragora-kb" and
+// "aragora_kb" in one program serve one series, not two.
+func TestNamespacesThatPrometheusMergesShareOneName(t *testing.T) {
+	mux := http.NewServeMux()
+	setup(t, otelhooks.WithServeMux(mux))
+	for _, ns := range []string{"aragora-kb", "aragora_kb", "aragora.kb"} {
+		cb, err := otelhooks.NewMetricsCallbacks(ns)
+		require.NoError(t, err)
+		cb.TimeoutOccurred("get", time.Second)
+	}
+	series := regexp.MustCompile(`(?m)^aragora_kb_timeouts_total\{.*operation="get".*\} (\d+)$`).FindAllStringSubmatch(scrape(t, mux, "text/plain"), -1)
+	require.Len(t, series, 1, "one Prometheus series for the three namespaces")
+	assert.Equal(t, "1", series[0][1], "the exporter serves one namespace's count, not the sum")
 }

@@ -24,10 +24,11 @@
 //
 // # Metric callbacks
 //
-// [NewMetricsCallbacks] is the Go form of create_metrics_callbacks: a value
-// whose five methods have the shapes of the listener callbacks of the
-// breaker, retry, timeout and health packages, each recording on instruments
-// named after a namespace:
+// [NewMetricsCallbacks] returns a [MetricsCallbacks]: a value whose five
+// methods have the shapes of the listener callbacks of the breaker, retry,
+// timeout and health packages, and count what they hear (breaker state
+// changes, retries, exhausted retries, timeouts, health status changes) on
+// instruments named after a namespace of the application's:
 //
 //	cb, err := otelhooks.NewMetricsCallbacks("aragora")
 //	t, err := timeout.New(2*time.Second, timeout.WithOnTimeout(cb.TimeoutOccurred))
@@ -38,6 +39,17 @@
 //
 //	r, err := retry.New(retry.Config{}, otelhooks.RetryOptions(cb)...)
 //	defer otelhooks.ObserveBreakers(cb, breaker.DefaultRegistry())()
+//
+// # Latency thresholds as bucket boundaries
+//
+// A histogram can only tell the calls faster than one of its boundaries from
+// the slower ones. For Prometheus to judge a latency objective from
+// resilience_execution_duration_seconds, the objective's threshold must be a
+// boundary: [WithLatencyBoundaries] adds thresholds to the default buckets of
+// both duration histograms, [DurationBoundaries] lists the result, and
+// [DurationViews] gives the same views to a meter provider of the caller's:
+//
+//	shutdown, err := otelhooks.Setup(ctx, otelhooks.WithLatencyBoundaries(obj.Latency))
 //
 // # Why a module of its own
 //

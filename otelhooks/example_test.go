@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// The seed's create_metrics_callbacks(namespace="aragora"), attached to a
-// retry policy in one call.
+// Metric callbacks under the namespace "aragora", attached to a retry policy
+// in one call: its retries and its exhaustion are counted.
 func ExampleNewMetricsCallbacks() {
 	reader := sdkmetric.NewManualReader() // a real program would use Setup's provider
 	cb, err := otelhooks.NewMetricsCallbacks("aragora",

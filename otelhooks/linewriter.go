@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -20,6 +21,9 @@ import (
 //
 // Attributes of the resource and the instrumentation scope are left out: the
 // line is for a person reading a terminal, and the IDs lead to the rest.
+// Span names and error descriptions are always quoted; attribute keys and
+// values and event names are quoted unless they are plain, so
+// that what a span carries can neither split its line nor drive the terminal.
 type lineExporter struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -55,7 +59,7 @@ func formatSpan(b *strings.Builder, s sdktrace.ReadOnlySpan) {
 		if ev.Name == "exception" {
 			continue // the error is on the status already
 		}
-		b.WriteString(" | " + ev.Name + "{")
+		b.WriteString(" | " + quoted(ev.Name) + "{")
 		var inner strings.Builder
 		writeAttrs(&inner, ev.Attributes)
 		b.WriteString(strings.TrimPrefix(inner.String(), " "))
@@ -66,10 +70,31 @@ func formatSpan(b *strings.Builder, s sdktrace.ReadOnlySpan) {
 
 func writeAttrs(b *strings.Builder, attrs []attribute.KeyValue) {
 	for _, kv := range attrs {
-		v := kv.Value.String()
-		if kv.Value.Type() == attribute.STRING && strings.ContainsAny(v, " \"{}|=") {
-			v = strconv.Quote(v)
-		}
-		b.WriteString(" " + string(kv.Key) + "=" + v)
+		b.WriteString(" " + quoted(string(kv.Key)) + "=" + quoted(kv.Value.String()))
 	}
+}
+
+// quoted returns s as it is when it is plain, and as a Go string literal
+// otherwise.
+func quoted(s string) string {
+	if plain(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// plain reports whether s can be written unquoted on a span's line: it is not
+// empty, and holds only printable characters other than the space and the
+// characters that delimit the line's parts (" \ { } | =). A newline, a tab, a
+// terminal escape or a byte that is not UTF-8 needs quoting.
+func plain(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || r == ' ' || strings.ContainsRune(`"\{}|=`, r) || !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }

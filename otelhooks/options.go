@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -32,7 +33,8 @@ func (f metricsOptionFunc) applyMetrics(c *metricsConfig) { f(c) }
 
 // WithMeterProvider sets the provider of the callbacks' meter. By default, and
 // when mp is nil, it is the global provider of the otel package, whose
-// delegation makes an SDK installed later (by [Setup], say) take effect.
+// delegation makes an SDK installed later (by [Setup], say) take effect: the
+// first one installed only, as [Setup] explains.
 func WithMeterProvider(mp metric.MeterProvider) MetricsOption {
 	return metricsOptionFunc(func(c *metricsConfig) {
 		if mp != nil {
@@ -54,6 +56,7 @@ type setupConfig struct {
 	registry       *prometheus.Registry
 	exporters      []sdktrace.SpanExporter
 	writer         io.Writer
+	latencyBounds  []time.Duration
 }
 
 type optionFunc func(*setupConfig)
@@ -109,6 +112,10 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 
 // WithSpanWriter writes each finished span to w as one line of text, as it
 // ends: a trace to read in a terminal or a file when no tracing backend runs.
+// A span is always one line: its name and error are Go-quoted strings, and an
+// attribute key or value or an event name is Go-quoted unless it is plain
+// (printable, without spaces or any of " \ { } | =), so a newline or a
+// terminal escape in a span's data is written as \n or \x1b, never raw.
 // Writes are serialised; w is not closed. Nil means no writer, the default.
 func WithSpanWriter(w io.Writer) Option {
 	return optionFunc(func(c *setupConfig) { c.writer = w })

@@ -47,16 +47,59 @@ import (
 // all with one resource: service.name and service.version (see
 // [WithServiceName]), the SDK's own attributes, and OTEL_RESOURCE_ATTRIBUTES.
 //
+// Setup reads the environment as the OpenTelemetry SDKs do, but refuses what
+// it cannot use. OTEL_SDK_DISABLED=true (in any case) makes Setup a no-op for
+// every signal: it installs nothing, no span reaches an exporter or the span
+// writer, the handler of [WithServeMux] serves only the registry of
+// [WithRegistry] (or nothing), and no other variable is read. A value that
+// Setup cannot use fails it with an [*EnvError] naming the variable and its
+// value, where the SDK alone would log it and fall back to a default:
+// OTEL_SDK_DISABLED other than true or false, an unknown OTEL_TRACES_SAMPLER,
+// an OTEL_TRACES_SAMPLER_ARG that is not a ratio from 0 to 1 for a ratio
+// sampler, an OTLP endpoint that is not an http:// or https:// URL with a
+// host, an unknown OTLP protocol.
+//
 // The returned shutdown flushes the spans still buffered, shuts the providers
 // down, puts back the globals that Setup replaced, and returns what went
 // wrong; later calls return the same. Call it before the program exits. On
 // error Setup installs nothing.
+//
+// Call Setup once in a program. The library's pipelines look the global
+// providers up as they run, and follow every Setup. But an instrument or
+// tracer taken from the otel package's globals belongs for good to the SDK
+// installed when it was taken, or, taken while none is, to the first SDK the
+// program ever installed: the otel package delegates its global providers
+// only once. So after a shutdown, an slo.Monitor or a [MetricsCallbacks] made
+// from the globals stays bound to an SDK shut down and records nothing, even
+// once the next Setup is installed; make such values again after the next
+// Setup, or give them its provider.
 func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
 	var cfg setupConfig
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
 		}
+	}
+
+	var views []sdkmetric.View
+	if len(cfg.latencyBounds) > 0 {
+		if views, err = DurationViews(cfg.latencyBounds...); err != nil {
+			return nil, err
+		}
+	}
+	disabled, err := sdkDisabled()
+	if err != nil {
+		return nil, err
+	}
+	if disabled {
+		return setupDisabled(&cfg)
+	}
+	sampler, err := samplerFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEndpoints(); err != nil {
+		return nil, err
 	}
 
 	res, err := newResource(ctx, &cfg)
@@ -72,9 +115,12 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if err != nil {
 		return nil, fmt.Errorf("otelhooks: prometheus exporter: %w", err)
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp), sdkmetric.WithView(views...))
 
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if sampler != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sampler))
+	}
 	otlpExp, err := newOTLPExporter(ctx)
 	if err != nil {
 		_ = mp.Shutdown(ctx)
@@ -116,6 +162,33 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// Spans first: their exporters may still record metrics.
 			serr = errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
 			prev.restore(tp, mp, prop)
+		})
+		return serr
+	}, nil
+}
+
+// setupDisabled is Setup under OTEL_SDK_DISABLED=true: it installs nothing,
+// registers the handler of the caller's registry (or of an empty one), and
+// returns a shutdown that shuts the caller's exporters down.
+func setupDisabled(cfg *setupConfig) (shutdown func(context.Context) error, err error) {
+	if cfg.mux != nil {
+		reg := cfg.registry
+		if reg == nil {
+			reg = prometheus.NewRegistry()
+		}
+		if err := register(cfg.mux, MetricsHandler(reg)); err != nil {
+			return nil, err
+		}
+	}
+	var (
+		once sync.Once
+		serr error
+	)
+	return func(ctx context.Context) error {
+		once.Do(func() {
+			for _, exp := range cfg.exporters {
+				serr = errors.Join(serr, exp.Shutdown(ctx))
+			}
 		})
 		return serr
 	}, nil
@@ -203,9 +276,11 @@ func newOTLPExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return nil, nil
 	}
-	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	key := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	protocol := os.Getenv(key)
 	if protocol == "" {
-		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+		key = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		protocol = os.Getenv(key)
 	}
 	var (
 		exp sdktrace.SpanExporter
@@ -217,7 +292,7 @@ func newOTLPExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx)
 	default:
-		return nil, fmt.Errorf("otelhooks: OTEL_EXPORTER_OTLP_PROTOCOL %q is not one of http/protobuf, http/json, grpc", protocol)
+		return nil, &EnvError{key, protocol, "is not one of http/protobuf, http/json, grpc"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("otelhooks: OTLP exporter: %w", err)
