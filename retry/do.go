@@ -163,7 +163,7 @@ var (
 // oneOffPipeline returns the pipeline that records the one-off calls named
 // as o says. Looking it up costs nothing for the default name.
 func oneOffPipeline(o *options) *policy.Pipeline {
-	if o.name == noOptions.name {
+	if o == &noOptions || o.name == noOptions.name {
 		return defaultOneOff
 	}
 	if p, ok := oneOffs.Load(o.name); ok {
