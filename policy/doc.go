@@ -32,6 +32,12 @@
 // which it runs the rest of the pipeline (Execution.Next) and reports what it
 // decided (Execution.Report). A retry calls Next more than once; a breaker
 // that is open does not call it, and returns an error matching [ErrRejected].
+// A policy that stops early because its next step would pass the context's
+// deadline returns a [*DeadlineError], which lets the policy that set that
+// deadline (a timeout) end the execution as its own.
+//
+// A [Pipeline] is built with [New]; a nil *Pipeline runs nothing and returns
+// [ErrNilPipeline].
 //
 // # Panics
 //

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // ErrRejected is matched, through [errors.Is], by every error with which a
 // policy refuses to run the rest of a pipeline: an open breaker, a full
 // bulkhead. Each policy's own sentinel matches too, such as breaker.ErrOpen.
-var ErrRejected = errors.New("resilience: rejected")
+var ErrRejected = errors.New("policy: rejected")
 
 // PanicError is what the policies of a pipeline see when the user's function
 // panics: an ordinary error, so that each of them releases what it holds and
@@ -21,8 +22,8 @@ type PanicError struct {
 	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
 }
 
-// Error returns "panic: " and the panic value.
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+// Error returns "policy: panic: " and the panic value.
+func (e *PanicError) Error() string { return fmt.Sprintf("policy: panic: %v", e.Value) }
 
 // ErrorType returns "panic", the error.type of a panic in telemetry.
 func (e *PanicError) ErrorType() string { return "panic" }
@@ -108,4 +109,50 @@ func ContextError(ctx context.Context) error {
 		return cause
 	}
 	return err
+}
+
+// DeadlineError is the error of a policy that stops before its context's
+// deadline because what it would do next cannot end before that deadline: a
+// retry whose next wait would pass it. It matches context.DeadlineExceeded
+// with errors.Is, says what it says, and unwraps to the last attempt's error.
+//
+// A policy that set that deadline, such as a timeout, treats it as its own
+// limit running out: it compares Deadline with the deadline it gave the rest
+// of the pipeline.
+type DeadlineError struct {
+	Deadline time.Time // the context's deadline that the next step would pass
+	Err      error     // the last attempt's error; nil when there is none
+}
+
+// Error returns "context deadline exceeded", as the context error does, and
+// the last attempt's error after it.
+func (e *DeadlineError) Error() string {
+	if e.Err == nil {
+		return context.DeadlineExceeded.Error()
+	}
+	return context.DeadlineExceeded.Error() + "; last attempt: " + e.Err.Error()
+}
+
+// Is reports whether target is context.DeadlineExceeded.
+func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Unwrap returns the last attempt's error.
+func (e *DeadlineError) Unwrap() error { return e.Err }
+
+// ErrorType returns "deadline_exceeded", the name [ErrorType] gives the
+// context error, whatever the last attempt's error was: a DeadlineError says
+// why the execution ended early, not what failed last.
+func (e *DeadlineError) ErrorType() string { return "deadline_exceeded" }
+
+// attemptErrorType returns the error.type of an attempt that ended with err
+// in ctx: the type of ctx's cause when err is ctx's own error, so that an
+// attempt a timeout policy cut short says "timeout", as the timeout event
+// does, and [ErrorType] of err otherwise.
+func attemptErrorType(ctx context.Context, err error) string {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		if cause := ContextError(ctx); cause != cerr {
+			return ErrorType(cause)
+		}
+	}
+	return ErrorType(err)
 }

@@ -13,7 +13,9 @@ import (
 
 // Pipeline runs functions through a fixed list of policies, outermost first,
 // and records every execution, attempt and decision in OpenTelemetry. A
-// Pipeline is safe for concurrent use; build one per dependency and reuse it.
+// Pipeline is safe for concurrent use; build one per dependency with [New]
+// and reuse it. A nil *Pipeline runs nothing: its Execute and [Get] return
+// [ErrNilPipeline].
 type Pipeline struct {
 	name     string
 	policies []Policy
@@ -33,6 +35,10 @@ var ErrNilPolicy = errors.New("policy: nil policy")
 
 // ErrNoName is returned by [New] when the pipeline's name is empty.
 var ErrNoName = errors.New("policy: pipeline name is empty")
+
+// ErrNilPipeline is returned by [Pipeline.Execute] and [Get] called on a nil
+// *Pipeline, which runs nothing; [Pipeline.With] panics with it.
+var ErrNilPipeline = errors.New("policy: nil *Pipeline: build it with policy.New")
 
 // ErrNilFunc is returned by [Pipeline.Execute] and [Get], which run nothing,
 // when the function to run is nil.
@@ -79,6 +85,9 @@ func MustNew(name string, policies ...Policy) *Pipeline {
 // With returns a copy of p, sharing its policies, configured by opts: the way
 // to set the tracer and meter providers, as tests do.
 func (p *Pipeline) With(opts ...Option) *Pipeline {
+	if p == nil {
+		panic(ErrNilPipeline)
+	}
 	q := &Pipeline{name: p.name, policies: p.policies, names: p.names, cfg: p.cfg, attrs: p.attrs}
 	for _, o := range opts {
 		if o != nil {
@@ -91,8 +100,22 @@ func (p *Pipeline) With(opts ...Option) *Pipeline {
 	return q
 }
 
-// Name returns the pipeline's name.
-func (p *Pipeline) Name() string { return p.name }
+// Name returns the pipeline's name, or "" for a nil *Pipeline.
+func (p *Pipeline) Name() string {
+	if p == nil {
+		return ""
+	}
+	return p.name
+}
+
+// Recording reports whether an execution that starts now records telemetry:
+// false while neither provider records anything (no SDK installed, or no-op
+// providers), and for a nil *Pipeline. It costs what an execution pays to
+// find its telemetry, a few atomic loads, so that code with a cheaper path of
+// its own when nothing is recorded, such as a one-off retry, can choose it.
+func (p *Pipeline) Recording() bool {
+	return p != nil && p.telemetry() != nil
+}
 
 func policyName(pol Policy) string {
 	if n, ok := pol.(interface{ Name() string }); ok && n.Name() != "" {
@@ -122,6 +145,9 @@ func (p *Pipeline) Execute(ctx context.Context, fn func(context.Context) error) 
 	if fn == nil {
 		return ErrNilFunc
 	}
+	if p == nil {
+		return ErrNilPipeline
+	}
 	if p.static && p.fixed == nil && len(p.policies) == 0 {
 		return runBare(ctx, fn) // saves a call through the runner interface
 	}
@@ -143,9 +169,12 @@ func runBare(ctx context.Context, fn func(context.Context) error) error {
 // value is fn's own, or one set by a fallback; callers should ignore it when
 // the error is not nil, unless a policy documents otherwise.
 func Get[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T, error)) (T, error) {
-	if fn == nil {
+	if fn == nil || p == nil {
 		var zero T
-		return zero, ErrNilFunc
+		if fn == nil {
+			return zero, ErrNilFunc
+		}
+		return zero, ErrNilPipeline
 	}
 	r := &getRunner[T]{fn: fn}
 	err := p.execute(ctx, r)
@@ -161,6 +190,7 @@ type runner interface {
 type resultRunner interface {
 	result() any
 	setResult(v any) bool
+	resultType() reflect.Type
 }
 
 type funcRunner func(context.Context) error
@@ -181,11 +211,32 @@ func (g *getRunner[T]) run(ctx context.Context) error {
 func (g *getRunner[T]) result() any { return g.val }
 
 func (g *getRunner[T]) setResult(v any) bool {
+	if v == nil {
+		// nil is a value of T when T has a nil: the nil interface, pointer,
+		// slice, map, channel or func, which is T's zero value.
+		if !hasNil(reflect.TypeFor[T]()) {
+			return false
+		}
+		var zero T
+		g.val = zero
+		return true
+	}
 	t, ok := v.(T)
 	if ok {
 		g.val = t
 	}
 	return ok
+}
+
+func (g *getRunner[T]) resultType() reflect.Type { return reflect.TypeFor[T]() }
+
+// hasNil reports whether nil is a value of type t.
+func hasNil(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface, reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	}
+	return false
 }
 
 // state is one execution's: what the policies share and what telemetry needs.

@@ -410,7 +410,7 @@ func TestPanicErrorUnwrapsAnErrorValue(t *testing.T) {
 	if (&policy.PanicError{Value: "text"}).Unwrap() != nil {
 		t.Error("a PanicError of a string unwraps to something")
 	}
-	if got := (&policy.PanicError{Value: "text"}).Error(); got != "panic: text" {
+	if got := (&policy.PanicError{Value: "text"}).Error(); got != "policy: panic: text" {
 		t.Errorf("Error() = %q", got)
 	}
 }

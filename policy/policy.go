@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"reflect"
 	"time"
 )
 
@@ -66,12 +67,25 @@ func (ex Execution) Result() any {
 
 // SetResult replaces the value that [Get] returns, as a fallback does. It
 // reports false, and changes nothing, when the execution was not started by
-// Get or v is not of Get's type parameter.
+// Get or v is not of Get's type parameter. A nil v is the zero value of a
+// type parameter that has a nil (an interface, a pointer, a slice, a map, a
+// channel or a func): SetResult(nil) stores it, and reports true.
 func (ex Execution) SetResult(v any) bool {
 	if r, ok := ex.s.run.(resultRunner); ok {
 		return r.setResult(v)
 	}
 	return false
+}
+
+// ResultType returns the type parameter T of the [Get] that started the
+// execution, and nil when [Pipeline.Execute] did. A policy that tests results
+// of one type uses it to refuse, before any attempt, an execution whose
+// results are of another.
+func (ex Execution) ResultType() reflect.Type {
+	if r, ok := ex.s.run.(resultRunner); ok {
+		return r.resultType()
+	}
+	return nil
 }
 
 // EventKind names a decision a policy reports. The set is closed: it is the

@@ -288,6 +288,10 @@ func (s *state) endAttempt(at attemptSpan, err error) {
 		span := at.span
 		span.SetAttributes(a.outcome[outcome])
 		RecordError(span, err)
+		if err != nil && at.ctx.Err() != nil {
+			// Out of time: name it by the context's cause, as its policy does.
+			span.SetAttributes(AttrErrorType.String(attemptErrorType(at.ctx, err)))
+		}
 	}
 	at.span.End()
 }

@@ -229,7 +229,7 @@ func TestAPanicIsRecordedOnTheAttemptAndTheExecution(t *testing.T) {
 		if got[policy.AttrOutcome] != "panic" || got[policy.AttrErrorType] != "panic" {
 			t.Errorf("%s attributes = %v", name, got)
 		}
-		if s.Status().Code != codes.Error || s.Status().Description != "panic: kaboom" {
+		if s.Status().Code != codes.Error || s.Status().Description != "policy: panic: kaboom" {
 			t.Errorf("%s status = %v", name, s.Status())
 		}
 		var exception map[attribute.Key]any

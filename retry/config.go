@@ -3,16 +3,18 @@ package retry
 import (
 	"fmt"
 	"time"
+
+	"github.com/aragora/resilience/internal/durfmt"
 )
 
 // Strategy is how the delay grows from one retry to the next, before jitter.
 type Strategy uint8
 
-// The strategies of the seed's RetryConfig. The delay before retry n (n = 1
-// for the first retry, which is the second attempt) is:
+// The strategies. The delay before retry n (n = 1 for the first retry, which
+// is the second attempt) is:
 const (
-	// Exponential waits BaseDelay·2^(n−1): BaseDelay, 2×, 4×, 8×… (the
-	// seed's 2^n·base_delay, counted from the first retry). The zero Strategy.
+	// Exponential waits BaseDelay·2^(n−1): BaseDelay, 2×, 4×, 8×…, counted
+	// from the first retry. The zero Strategy.
 	Exponential Strategy = iota
 	// Linear waits n·BaseDelay: BaseDelay, 2×, 3×…
 	Linear
@@ -23,7 +25,7 @@ const (
 
 var strategyNames = [numStrategies]string{"exponential", "linear", "constant"}
 
-// String returns "exponential", "linear" or "constant", the seed's names.
+// String returns "exponential", "linear" or "constant".
 func (s Strategy) String() string {
 	if s >= numStrategies {
 		return fmt.Sprintf("Strategy(%d)", uint8(s))
@@ -68,14 +70,15 @@ func (j Jitter) String() string {
 // policy.
 const NoRetries = -1
 
-// The defaults of a zero Config, those of the seed's RetryConfig.
+// The defaults of a zero Config.
 const (
 	DefaultMaxRetries = 3
 	DefaultBaseDelay  = 100 * time.Millisecond
 	DefaultMaxDelay   = 10 * time.Second
 )
 
-// Config is what the seed's RetryConfig holds. The zero Config is useful: up
+// Config is how a retry policy retries: how often, how long it waits, which
+// errors it retries. The zero Config is useful: up
 // to 3 retries, exponential delays from 100ms capped at 10s with full jitter,
 // retrying every error but the caller's own cancellation, panics and
 // rejections by the policies inside the retry.
@@ -89,8 +92,12 @@ type Config struct {
 	// grows the others. Zero means 100ms.
 	BaseDelay time.Duration
 
-	// MaxDelay caps every delay, computed or asked for by an error. Zero
-	// means 10s, or BaseDelay when that is longer.
+	// MaxDelay caps every computed delay. A delay asked for by an error's
+	// RetryAfter method (HTTP Retry-After, gRPC pushback) is waited in full
+	// when it is at most MaxDelay; an error that asks for more ends the
+	// retries with that error, since retrying it sooner than it asked would
+	// only be refused again. Zero means 10s, or BaseDelay when that is
+	// longer.
 	MaxDelay time.Duration
 
 	// Strategy is how delays grow. The zero value is Exponential.
@@ -100,8 +107,7 @@ type Config struct {
 	// NoJitter gives the exact delays of Strategy.
 	Jitter Jitter
 
-	// RetryOn lists the errors worth retrying, as the seed's
-	// retryable_exceptions does. An entry matches an error through
+	// RetryOn lists the errors worth retrying. An entry matches an error through
 	// errors.Is, except a nil pointer of an error type, such as
 	// (*net.OpError)(nil), which matches any error of that type in the
 	// chain, through errors.As. Nil, with RetryIf nil too, means every error
@@ -136,13 +142,13 @@ func (c *Config) validate() error {
 	case base == 0:
 		base = DefaultBaseDelay
 	case base < 0:
-		return fmt.Errorf("retry: Config.BaseDelay is %v; want a positive delay, or zero for %v", c.BaseDelay, DefaultBaseDelay)
+		return fmt.Errorf("retry: Config.BaseDelay is %v; want a positive delay, or zero for %v", durfmt.Round(c.BaseDelay), DefaultBaseDelay)
 	}
 	switch {
 	case c.MaxDelay < 0:
-		return fmt.Errorf("retry: Config.MaxDelay is %v; want a positive delay, or zero for %v", c.MaxDelay, DefaultMaxDelay)
+		return fmt.Errorf("retry: Config.MaxDelay is %v; want a positive delay, or zero for %v", durfmt.Round(c.MaxDelay), DefaultMaxDelay)
 	case c.MaxDelay > 0 && c.MaxDelay < base:
-		return fmt.Errorf("retry: Config.MaxDelay is %v, less than BaseDelay %v", c.MaxDelay, base)
+		return fmt.Errorf("retry: Config.MaxDelay is %v, less than BaseDelay %v", durfmt.Round(c.MaxDelay), durfmt.Round(base))
 	}
 	if c.Strategy >= numStrategies {
 		return fmt.Errorf("retry: Config.Strategy is %v; want Exponential, Linear or Constant", c.Strategy)

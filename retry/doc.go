@@ -1,12 +1,13 @@
 // Package retry runs a function again when it fails with an error worth
-// retrying, waiting a growing, jittered delay between attempts: the seed's
-// RetryConfig and @with_retry, as a [policy.Policy].
+// retrying, waiting a growing, jittered delay between attempts, as a
+// [policy.Policy].
 //
 //	r, err := retry.New(retry.Config{MaxRetries: 3, BaseDelay: 100 * time.Millisecond})
 //	p, err := policy.New("payments", r, breaker, perAttemptTimeout)
 //	err = p.Execute(ctx, charge)
 //
-// For a one-off call, [Do] and [Get] take the [Config] directly.
+// For a one-off call, [Do] and [Get] take the [Config] directly, and record
+// the same telemetry as a [Retry] built from it.
 //
 // # Delays
 //
@@ -17,7 +18,11 @@
 // DecorrelatedJitter; NoJitter). [Retry.Delay] computes it, for any n without
 // overflow. A wait reuses one timer per execution and ends as soon as the
 // caller's context is done; a wait that would pass the context's deadline is
-// not started, since the attempt after it could not run.
+// not started, since the attempt after it could not run: the execution ends
+// at once with a [*policy.DeadlineError], which matches
+// context.DeadlineExceeded. When that deadline is a timeout policy's outside
+// the retry (an overall timeout), the execution ends as that timeout: its
+// error matches timeout.ErrTimeout, and its fallback runs.
 //
 // # Which errors are retried
 //
@@ -34,8 +39,10 @@
 // Config.RetryOn (errors matched with errors.Is, or by type) and
 // Config.RetryIf (a predicate) narrow this down. An error can speak for
 // itself through a method RetryAfter() time.Duration, as HTTP Retry-After and
-// gRPC pushback do: a positive duration replaces the computed delay, up to
-// MaxDelay; a negative one says not to retry at all. A function that knows
+// gRPC pushback do: a positive duration replaces the computed delay; a
+// negative one says not to retry at all, and so does one longer than
+// MaxDelay: a server that asks for a pause gets it, rather than a retry every
+// MaxDelay. A function that knows
 // its failure will last wraps it with [Permanent]. With [WithRetryIfResult], a
 // value returned by policy.Get or [Get] can ask for a retry too.
 //
@@ -53,14 +60,17 @@
 // [*ExhaustedError]: it matches [ErrExhausted], unwraps to the last attempt's
 // error and gives the number of attempts. Other endings return the deciding
 // error itself: one not worth retrying, or the last one when a budget refuses
-// a retry; or the context's error wrapped with the last attempt's.
+// a retry; or the context's error wrapped with the last attempt's. A result
+// that asked for a retry never ends as a success: when a budget refuses its
+// retry, the execution ends with an error matching [ErrBudgetExhausted], as
+// exhaustion ends with an [*ExhaustedError].
 //
 // In a pipeline, each attempt is a span of its own (the core makes it), and
 // the policy reports a retry event (the attempt about to run, the delay) on
 // the execution span before each wait, a retry.exhausted event when the
 // retries run out and a retry.budget_exhausted event when a budget refuses
-// one. [WithOnRetry] and [WithOnExhausted] add listeners with the seed's
-// retry_attempt and retry_exhausted shapes. Attempt numbers count the
+// one. [WithOnRetry] and [WithOnExhausted] add listeners for metrics or logs
+// of their own. Attempt numbers count the
 // policy's tries of the rest of the pipeline; they are the attempt spans'
 // numbers, unless a policy inside the retry refused a try (a rejection
 // retried under RetryRejected), which counts as a try but runs no attempt.

@@ -114,3 +114,22 @@ func matches(err, target error) bool {
 	}
 	return errors.Is(err, target)
 }
+
+// ErrBudgetExhausted is matched, through errors.Is, by the error of an
+// execution whose last attempt succeeded with a result that asked for a retry
+// (see [WithRetryIfResult]) when a [Budget] refused that retry. An attempt
+// that failed with an error ends, when the budget refuses its retry, with that
+// error itself.
+var ErrBudgetExhausted = errors.New("retry: the budget refused a retry")
+
+// budgetError is ErrBudgetExhausted with the attempts made.
+type budgetError struct{ attempts int }
+
+func (e *budgetError) Error() string {
+	return fmt.Sprintf("%v after %d attempt(s): the last result asked for a retry", ErrBudgetExhausted, e.attempts)
+}
+
+func (e *budgetError) Is(target error) bool { return target == ErrBudgetExhausted }
+
+// ErrorType returns "retry_budget_exhausted", after the event that reports it.
+func (e *budgetError) ErrorType() string { return "retry_budget_exhausted" }

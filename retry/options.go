@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 )
@@ -55,8 +56,8 @@ func WithName(name string) Option {
 
 // WithOnRetry adds a listener called before each wait for a retry, with the
 // pipeline's name as the operation, the number of the attempt about to run (2
-// for the first retry) and the delay: the seed's retry_attempt(operation,
-// attempt, delay) callback. Listeners run on the caller's goroutine and must
+// for the first retry) and the delay, for metrics or logs of their own.
+// Listeners run on the caller's goroutine and must
 // not block. A nil fn is ignored.
 func WithOnRetry(fn func(operation string, attempt int, delay time.Duration)) Option {
 	return optionFunc(func(o *options) {
@@ -68,7 +69,7 @@ func WithOnRetry(fn func(operation string, attempt int, delay time.Duration)) Op
 
 // WithOnExhausted adds a listener called when an execution gives up because
 // its last allowed attempt failed, with the pipeline's name and the attempts
-// made: the seed's retry_exhausted(operation, attempts) callback. It is not
+// made. It is not
 // called for errors that are not worth retrying, nor when a [Budget] refuses
 // a retry. A nil fn is ignored.
 func WithOnExhausted(fn func(operation string, attempts int)) Option {
@@ -82,9 +83,10 @@ func WithOnExhausted(fn func(operation string, attempts int)) Option {
 // WithRetryIfResult makes a successful attempt whose value satisfies pred
 // count as a failure worth retrying: an HTTP response with status 503, an
 // empty page that should not be. It applies to executions run by
-// policy.Get[T] and [Get][T] with the same T; [Do] and [Get] with another
-// type fail at once, and policy.Pipeline.Execute, which has no value, never
-// consults it. When the retries run out on such a result, the execution ends
+// policy.Get[T] and [Get][T] with the same T; both fail at once, without a
+// call, when their type parameter is another, and so does [Do]. Only
+// policy.Pipeline.Execute, which has no value, never consults it. The nil
+// of an interface T is a result like another: pred sees it. When the retries run out on such a result, the execution ends
 // with an [*ExhaustedError] whose Err is nil, and Get returns the last value
 // alongside it. A nil pred is ignored; a later call replaces an earlier one.
 //
@@ -98,6 +100,12 @@ func WithRetryIfResult[T any](pred func(T) bool) Option {
 		o.result = &resultCheck{
 			typed: pred,
 			boxed: func(v any) bool {
+				if v == nil {
+					// The nil of an interface T, which boxing loses: Run has
+					// made sure that the execution's results are T's.
+					var zero T
+					return pred(zero)
+				}
 				t, ok := v.(T)
 				return ok && pred(t)
 			},
@@ -111,6 +119,12 @@ type resultCheck struct {
 	typed any              // func(T) bool, for Get
 	boxed func(v any) bool // for policies in a pipeline, through Execution.Result
 	typ   reflect.Type     // T, for error messages
+}
+
+// misfit is the error of an execution whose results are of type typ, which
+// the predicate cannot test.
+func (rc *resultCheck) misfit(typ reflect.Type) error {
+	return fmt.Errorf("retry: WithRetryIfResult[%v] cannot test the %v results of this execution", rc.typ, typ)
 }
 
 // WithBudget makes the policy's retries draw on b, a budget shared with the

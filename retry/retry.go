@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aragora/resilience/internal/durfmt"
 	"github.com/aragora/resilience/policy"
 )
 
 // Retry is a policy that runs the rest of a pipeline again when it fails with
 // an error worth retrying, waiting a growing, jittered delay between
-// attempts. It is safe for concurrent use; build one per dependency and
-// reuse it.
+// attempts. It is safe for concurrent use; build one per dependency with
+// [New] and reuse it. A zero Retry, or a nil *Retry, has no configuration and
+// runs nothing: its Run and Execute return [ErrNotBuilt].
 type Retry struct {
 	s        settings
 	opts     *options
@@ -20,6 +22,10 @@ type Retry struct {
 }
 
 var _ policy.Policy = (*Retry)(nil)
+
+// ErrNotBuilt is returned by the methods of a Retry that [New] did not build:
+// a zero Retry or a nil *Retry.
+var ErrNotBuilt = errors.New("retry: a zero or nil Retry has no configuration: build it with retry.New")
 
 // New returns a retry policy configured by cfg and opts. It fails, with an
 // error naming the field, when cfg is invalid: a negative count or delay, a
@@ -42,13 +48,21 @@ func New(cfg Config, opts ...Option) (*Retry, error) {
 
 // Name returns the policy's name, "retry" unless [WithName] set another: the
 // policy attribute of its events in telemetry.
-func (r *Retry) Name() string { return r.opts.name }
+func (r *Retry) Name() string {
+	if r == nil || r.opts == nil {
+		return noOptions.name
+	}
+	return r.opts.name
+}
 
 // Execute runs fn through a pipeline that holds only r, named after r, with
-// that pipeline's telemetry: the seed's @with_retry decorator, with spans and
-// metrics. To combine the retry with other policies, put it in a
+// that pipeline's telemetry: a span per execution and per attempt, an event
+// per decision. To combine the retry with other policies, put it in a
 // [policy.Pipeline] instead.
 func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if r == nil || r.pipeline == nil {
+		return ErrNotBuilt
+	}
 	return r.pipeline.Execute(ctx, fn)
 }
 
@@ -57,6 +71,14 @@ func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) err
 // run out, and reports each retry, the exhaustion of the retries and the
 // refusals of a budget as events.
 func (r *Retry) Run(ctx context.Context, ex policy.Execution) error {
+	if r == nil || r.opts == nil {
+		return ErrNotBuilt
+	}
+	if rc := r.opts.result; rc != nil {
+		if typ := ex.ResultType(); typ != nil && typ != rc.typ {
+			return rc.misfit(typ)
+		}
+	}
 	l := loop{s: &r.s, o: r.opts, ex: ex, piped: true}
 	if b := l.o.budget; b != nil {
 		b.begin()
@@ -157,9 +179,10 @@ func (l *loop) after(ctx context.Context, err error) (again bool, _ error) {
 		}
 		rejected := errors.Is(err, policy.ErrRejected)
 		switch {
-		case hasPushback && pushback < 0:
-			// The error says not to retry. Server pushback of this kind
-			// counts as a failure for a budget, as gRPC counts it.
+		case hasPushback && (pushback < 0 || pushback > l.s.max && !rejected):
+			// The error says not to retry, or not before a pause longer than
+			// MaxDelay allows. Server pushback of this kind counts as a
+			// failure for a budget, as gRPC counts it.
 			if b != nil && !rejected {
 				b.failed()
 			}
@@ -188,22 +211,24 @@ func (l *loop) after(ctx context.Context, err error) (again bool, _ error) {
 
 	var d time.Duration
 	if pushback > 0 {
-		d = min(pushback, l.s.max)
+		d = pushback // at most MaxDelay: a longer one ended the retries above
 	} else {
 		d = l.s.delay(l.attempts, l.prev, nil)
 		l.prev = d
 	}
 	if dl, ok := ctx.Deadline(); ok && d >= time.Until(dl) {
 		// The next attempt could not start before the deadline: fail now,
-		// rather than wait to fail.
-		if err == nil {
-			return false, fmt.Errorf("retry: a wait of %v to retry would pass the context's deadline: %w", d, context.DeadlineExceeded)
-		}
-		return false, fmt.Errorf("retry: a wait of %v to retry would pass the context's deadline: %w; last attempt: %w", d, context.DeadlineExceeded, err)
+		// rather than wait to fail. A timeout that set this deadline turns
+		// the DeadlineError into its own timeout.
+		return false, fmt.Errorf("retry: a wait of %v to retry would pass the context's deadline: %w",
+			durfmt.Round(d), &policy.DeadlineError{Deadline: dl, Err: err})
 	}
 	if b != nil {
 		if !b.acquire() {
 			l.report(policy.Event{Kind: policy.EventRetryBudgetExhausted, Attempt: l.attempts, Err: err})
+			if err == nil {
+				return false, &budgetError{attempts: l.attempts}
+			}
 			return false, err
 		}
 		l.holding = true

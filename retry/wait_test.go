@@ -191,7 +191,9 @@ func TestADelayThatWouldPassTheDeadlineIsNotStarted(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsHonouredUpToMaxDelay(t *testing.T) {
+// A pause asked beyond MaxDelay ends the retries: see
+// TestAPauseAskedBeyondMaxDelayEndsTheRetries.
+func TestRetryAfterIsHonouredWithinMaxDelay(t *testing.T) {
 	tests := []struct {
 		name  string
 		after time.Duration
@@ -199,7 +201,7 @@ func TestRetryAfterIsHonouredUpToMaxDelay(t *testing.T) {
 	}{
 		{"a longer delay than the strategy's", 3 * time.Second, 3 * time.Second},
 		{"a shorter delay than the strategy's", 10 * time.Millisecond, 10 * time.Millisecond},
-		{"more than MaxDelay is capped", time.Hour, 5 * time.Second},
+		{"exactly MaxDelay", 5 * time.Second, 5 * time.Second},
 		{"zero leaves the strategy's delay", 0, 100 * time.Millisecond},
 	}
 	cfg := retry.Config{MaxDelay: 5 * time.Second, Jitter: retry.NoJitter}

@@ -27,7 +27,7 @@ func ExampleNew() {
 }
 
 func ExampleGet() {
-	// The seed's @with_timeout(5.0, fallback=lambda: []).
+	// Five seconds in production; an empty or cached answer when they run out.
 	items, err := timeout.Get(context.Background(), 20*time.Millisecond,
 		func(ctx context.Context) ([]string, error) {
 			<-ctx.Done() // an upstream that never answers in time

@@ -10,6 +10,8 @@ import (
 	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/timeout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -46,7 +48,7 @@ func TestATimeoutIsAnEventOnTheExecutionSpanAndInTheEventsCounter(t *testing.T) 
 			policy.AttrPolicy:    attribute.StringValue("search-timeout"),
 			policy.AttrAttempt:   attribute.IntValue(1),
 			policy.AttrDelay:     attribute.Float64Value(0.25),
-			policy.AttrErrorType: attribute.StringValue("deadline_exceeded"),
+			policy.AttrErrorType: attribute.StringValue("timeout"),
 		}
 		got := map[attribute.Key]attribute.Value{}
 		for _, kv := range events[0].Attributes {
@@ -78,4 +80,34 @@ func TestNoTimeoutNoEvent(t *testing.T) {
 			t.Errorf("events %v on an execution that did not time out", s.Events())
 		}
 	}
+}
+
+// An attempt that ran out of time names its error.type with the word of the
+// timeout event, "timeout", and so does the execution it ended.
+func TestAnAttemptThatRanOutOfTimeSaysTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := tracetest.NewSpanRecorder()
+		p := policy.MustNew("slow", mustNew(t, 250*time.Millisecond)).
+			With(policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
+				policy.WithMeterProvider(sdkmetric.NewMeterProvider()))
+		err := p.Execute(context.Background(), waitForDone)
+		require.ErrorIs(t, err, timeout.ErrTimeout)
+
+		types := map[string]string{}
+		var event string
+		for _, s := range rec.Ended() {
+			for _, kv := range s.Attributes() {
+				if kv.Key == policy.AttrErrorType {
+					types[s.Name()] = kv.Value.AsString()
+				}
+			}
+			for _, e := range s.Events() {
+				if e.Name == "timeout" {
+					event = e.Name
+				}
+			}
+		}
+		assert.Equal(t, "timeout", event)
+		assert.Equal(t, map[string]string{"slow attempt": event, "slow execute": event}, types)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aragora/resilience/internal/durfmt"
 	"github.com/aragora/resilience/policy"
 )
 
@@ -25,9 +26,9 @@ type Error struct {
 // Error says which limit ran out, and what the function returned.
 func (e *Error) Error() string {
 	if e.Err == nil {
-		return fmt.Sprintf("timeout: time limit of %v exceeded", e.Limit)
+		return fmt.Sprintf("timeout: time limit of %v exceeded", durfmt.Round(e.Limit))
 	}
-	return fmt.Sprintf("timeout: time limit of %v exceeded: %v", e.Limit, e.Err)
+	return fmt.Sprintf("timeout: time limit of %v exceeded: %v", durfmt.Round(e.Limit), e.Err)
 }
 
 // Is reports whether target is ErrTimeout or context.DeadlineExceeded.
@@ -45,7 +46,9 @@ func (e *Error) ErrorType() string { return "timeout" }
 func (e *Error) Timeout() bool { return true }
 
 // Timeout is a policy that bounds the time the rest of a pipeline may run. It
-// is safe for concurrent use.
+// is safe for concurrent use. Build it with [New]: a zero Timeout, or a nil
+// *Timeout, has no limit and runs nothing; its Run and Execute return
+// [ErrNotBuilt].
 type Timeout struct {
 	limit    time.Duration
 	cause    *Error // the cause of the contexts it derives
@@ -55,6 +58,10 @@ type Timeout struct {
 
 var _ policy.Policy = (*Timeout)(nil)
 
+// ErrNotBuilt is returned by the methods of a Timeout that [New] did not
+// build: a zero Timeout or a nil *Timeout.
+var ErrNotBuilt = errors.New("timeout: a zero or nil Timeout has no limit: build it with timeout.New")
+
 // New returns a policy that gives the rest of the pipeline limit to run,
 // through a context deadline whose cause matches ErrTimeout and
 // context.DeadlineExceeded. New fails when limit is not positive.
@@ -63,7 +70,16 @@ var _ policy.Policy = (*Timeout)(nil)
 // an [*Error] wrapping the function's error, or with what the fallback
 // returns (see [WithFallback]). A function that returns nil wins, even at the
 // limit: its work is done, and calling it a timeout would invite a retry of
-// work that succeeded.
+// work that succeeded. A function that panics is a panic, never a timeout,
+// even after the limit: the [*policy.PanicError] passes through untouched,
+// and neither the listeners nor the fallback hear of it, so that an outer
+// breaker counts the failure.
+//
+// A policy inside the timeout that stops early because its next step would
+// pass the timeout's deadline (a retry whose next wait would end after it)
+// ends the execution as that timeout: its [*policy.DeadlineError] for this
+// deadline becomes an [*Error], reported, and handed to the fallback, as if
+// the limit had run out.
 //
 // The function runs on the caller's goroutine and is never abandoned: one
 // that ignores its context delays the error until it returns. This is the
@@ -71,7 +87,7 @@ var _ policy.Policy = (*Timeout)(nil)
 // to that of context.WithTimeout.
 func New(limit time.Duration, opts ...Option) (*Timeout, error) {
 	if limit <= 0 {
-		return nil, fmt.Errorf("timeout: limit must be positive, got %v", limit)
+		return nil, fmt.Errorf("timeout: limit must be positive, got %v", durfmt.Round(limit))
 	}
 	t := &Timeout{limit: limit, cause: &Error{Limit: limit}}
 	t.cfg.name = "timeout"
@@ -89,27 +105,60 @@ func New(limit time.Duration, opts ...Option) (*Timeout, error) {
 }
 
 // Name returns the policy's name, "timeout" unless [WithName] set another.
-func (t *Timeout) Name() string { return t.cfg.name }
+func (t *Timeout) Name() string {
+	if t == nil || t.cfg.name == "" {
+		return "timeout"
+	}
+	return t.cfg.name
+}
 
-// Limit returns the time limit.
-func (t *Timeout) Limit() time.Duration { return t.limit }
+// Limit returns the time limit; zero for a Timeout that [New] did not build.
+func (t *Timeout) Limit() time.Duration {
+	if t == nil {
+		return 0
+	}
+	return t.limit
+}
 
 // Run implements [policy.Policy].
 func (t *Timeout) Run(ctx context.Context, ex policy.Execution) error {
+	if t == nil || t.cause == nil {
+		return ErrNotBuilt
+	}
 	tctx, cancel := context.WithTimeoutCause(ctx, t.limit, t.cause)
 	defer cancel()
 	err := ex.Next(tctx)
+	if err == nil {
+		return nil
+	}
+	if _, panicked := errors.AsType[*policy.PanicError](err); panicked {
+		return err // a panic is never a timeout
+	}
 	// Our own timer fired only when the cause is ours: a parent's earlier
 	// deadline or the caller's cancellation leaves its own cause.
-	if err == nil || context.Cause(tctx) != t.cause {
+	if context.Cause(tctx) != t.cause && !ownDeadline(ctx, tctx, err) {
 		return err
 	}
 	return t.timedOut(ctx, ex, err)
 }
 
+// ownDeadline reports whether err is a policy's early stop before tctx's
+// deadline, and that deadline is the timeout's own rather than the caller's.
+func ownDeadline(ctx, tctx context.Context, err error) bool {
+	de, ok := errors.AsType[*policy.DeadlineError](err)
+	if !ok {
+		return false
+	}
+	ours, _ := tctx.Deadline()
+	if parent, ok := ctx.Deadline(); ok && !ours.Before(parent) {
+		return false // the caller's deadline, which the timeout inherited
+	}
+	return de.Deadline.Equal(ours)
+}
+
 func (t *Timeout) timedOut(ctx context.Context, ex policy.Execution, err error) error {
 	terr := &Error{Limit: t.limit, Err: err}
-	ex.Report(policy.Event{Kind: policy.EventTimeout, Attempt: ex.Attempts(), Delay: t.limit, Err: err})
+	ex.Report(policy.Event{Kind: policy.EventTimeout, Attempt: ex.Attempts(), Delay: t.limit, Err: terr})
 	for _, l := range t.cfg.onTimeout {
 		l(ex.Name(), t.limit)
 	}
@@ -129,8 +178,12 @@ func (t *Timeout) timedOut(ctx context.Context, ex policy.Execution, err error) 
 }
 
 // Execute runs fn in a pipeline that holds only t, named after t, with the
-// pipeline's telemetry: the seed's @with_timeout decorator.
+// pipeline's telemetry: the form for one function that needs a time limit
+// and nothing else.
 func (t *Timeout) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if t == nil || t.pipeline == nil {
+		return ErrNotBuilt
+	}
 	return t.pipeline.Execute(ctx, fn)
 }
 
