@@ -17,11 +17,17 @@ import (
 
 func TestBadConfigFailsAtConstruction(t *testing.T) {
 	cases := map[string]func() error{
-		"zero rate":          func() error { _, err := ratelimit.NewTokenBucket(ratelimit.PerSecond(0), 1); return err },
-		"negative period":    func() error { _, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 1, Per: -time.Second}, 1); return err },
-		"above 1/ns":         func() error { _, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 2, Per: 1}, 1); return err },
-		"zero burst":         func() error { _, err := ratelimit.NewTokenBucket(ratelimit.PerSecond(10), 0); return err },
-		"overflowing burst":  func() error { _, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 1, Per: time.Hour}, 1<<40); return err },
+		"zero rate": func() error { _, err := ratelimit.NewTokenBucket(ratelimit.PerSecond(0), 1); return err },
+		"negative period": func() error {
+			_, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 1, Per: -time.Second}, 1)
+			return err
+		},
+		"above 1/ns": func() error { _, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 2, Per: 1}, 1); return err },
+		"zero burst": func() error { _, err := ratelimit.NewTokenBucket(ratelimit.PerSecond(10), 0); return err },
+		"overflowing burst": func() error {
+			_, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 1, Per: time.Hour}, 1<<40)
+			return err
+		},
 		"negative tolerance": func() error { _, err := ratelimit.NewSmooth(ratelimit.PerSecond(10), -time.Millisecond); return err },
 		"smooth zero rate":   func() error { _, err := ratelimit.NewSmooth(ratelimit.Rate{}, 0); return err },
 		"negative max keys":  func() error { _, err := ratelimit.NewKeyed(ratelimit.PerSecond(10), 1, -1); return err },
@@ -29,7 +35,10 @@ func TestBadConfigFailsAtConstruction(t *testing.T) {
 		"empty name":         func() error { _, err := ratelimit.New("", mustBucket(t, 10, 1)); return err },
 		"nil limiter":        func() error { _, err := ratelimit.New("x", nil); return err },
 		"nil bucket":         func() error { _, err := ratelimit.New("x", (*ratelimit.Bucket)(nil)); return err },
-		"negative max wait":  func() error { _, err := ratelimit.New("x", mustBucket(t, 10, 1), ratelimit.WithMaxWait(-1)); return err },
+		"negative max wait": func() error {
+			_, err := ratelimit.New("x", mustBucket(t, 10, 1), ratelimit.WithMaxWait(-1))
+			return err
+		},
 	}
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {
