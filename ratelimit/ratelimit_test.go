@@ -191,7 +191,7 @@ func TestRefusalsAndWaitsAreEventsWithoutTheKey(t *testing.T) {
 				waited = e
 			}
 			for _, v := range e.Attrs {
-				assert.NotContains(t, v.Emit(), "tenant-42", "a key reached telemetry")
+				assert.NotContains(t, v.String(), "tenant-42", "a key reached telemetry")
 			}
 		}
 		assert.Equal(t, map[attribute.Key]attribute.Value{
