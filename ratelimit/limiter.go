@@ -28,6 +28,11 @@ type Reservation struct {
 	Wait       time.Duration // when OK: how long to wait before using them
 	RetryAfter time.Duration // when not OK: when the permits will be free, if nobody takes them first
 	Remaining  int           // the permits left free once the decision is made
+	// Backend names who decided, for a limiter with more than one, such as
+	// a shared limiter that falls back to a local one while its store is
+	// down; "" for the limiters of this package. [RateLimiter] reports a
+	// ratelimit.backend_change event each time it changes.
+	Backend string
 }
 
 // Rate is a number of permits per period: Rate{Permits: 100, Per: time.Minute}.

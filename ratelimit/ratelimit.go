@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -17,7 +18,8 @@ type RateLimiter struct {
 	name     string
 	lim      Limiter
 	cfg      config
-	pipeline *policy.Pipeline // for Execute
+	pipeline *policy.Pipeline       // for Execute
+	backend  atomic.Pointer[string] // the backend of the last decision
 }
 
 var _ policy.Policy = (*RateLimiter)(nil)
@@ -61,7 +63,8 @@ func (r *RateLimiter) Limiter() Limiter { return r.lim }
 // key and cost in ctx ([ContextWithKey], [ContextWithCost]; by default key ""
 // and cost 1), waits for them if it may, and runs the rest of the pipeline.
 // A refusal is reported as a ratelimit.rejected event (Delay: RetryAfter), a
-// wait as ratelimit.waited (Delay: the wait). A caller whose context ends
+// wait as ratelimit.waited (Delay: the wait), and a change of the backend
+// that decides (see [Reservation].Backend) as ratelimit.backend_change. A caller whose context ends
 // during the wait gets the context's error; the permits it reserved stay
 // spent.
 func (r *RateLimiter) Run(ctx context.Context, ex policy.Execution) error {
@@ -80,6 +83,9 @@ func (r *RateLimiter) Run(ctx context.Context, ex policy.Execution) error {
 	if err != nil {
 		return err
 	}
+	if res.Backend != "" {
+		r.noteBackend(ex, res.Backend)
+	}
 	if !res.OK {
 		e := NewRejectedError(r.name, r.cfg.maxWait, res.RetryAfter)
 		ex.Report(policy.Event{Kind: policy.EventRateLimitRejected, Reason: e.Reason(), Delay: res.RetryAfter, Err: e})
@@ -96,6 +102,20 @@ func (r *RateLimiter) Run(ctx context.Context, ex policy.Execution) error {
 		ex.Report(policy.Event{Kind: policy.EventRateLimitWaited, Delay: res.Wait})
 	}
 	return ex.Next(ctx)
+}
+
+// noteBackend reports a ratelimit.backend_change event when the backend
+// that decided is not the one that decided last. The first backend seen is
+// not a change.
+func (r *RateLimiter) noteBackend(ex policy.Execution, backend string) {
+	last := r.backend.Load()
+	if last != nil && *last == backend {
+		return
+	}
+	if !r.backend.CompareAndSwap(last, &backend) || last == nil {
+		return
+	}
+	ex.Report(policy.Event{Kind: policy.EventRateLimitBackend, From: *last, To: backend})
 }
 
 // Execute runs fn in a pipeline that holds only r, named after r, with the

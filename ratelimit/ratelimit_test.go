@@ -209,3 +209,28 @@ func TestRefusalsAndWaitsAreEventsWithoutTheKey(t *testing.T) {
 		}, rec.EventCounts(t))
 	})
 }
+
+// switching is a limiter that admits every call and says that backend
+// decided.
+type switching struct{ backend string }
+
+func (s *switching) Reserve(context.Context, string, int, time.Duration) (ratelimit.Reservation, error) {
+	return ratelimit.Reservation{OK: true, Backend: s.backend}, nil
+}
+
+func TestEachChangeOfBackendIsOneEvent(t *testing.T) {
+	rec := oteltest.NewRecorder()
+	lim := &switching{backend: "store"}
+	p := policy.MustNew("shared", mustNew(t, "shared-limit", lim)).
+		With(policy.WithTracerProvider(rec.TP), policy.WithMeterProvider(rec.MP))
+	for _, b := range []string{"store", "store", "local", "local", "store"} {
+		lim.backend = b
+		require.NoError(t, p.Execute(context.Background(), counting(new(int))))
+	}
+	var changes []string
+	for _, e := range rec.Events("shared execute") {
+		require.Equal(t, "ratelimit.backend_change", e.Name)
+		changes = append(changes, e.Attrs[policy.AttrStateFrom].AsString()+"→"+e.Attrs[policy.AttrStateTo].AsString())
+	}
+	assert.Equal(t, []string{"store→local", "local→store"}, changes, "the first backend seen is no change")
+}
