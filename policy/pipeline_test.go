@@ -422,6 +422,8 @@ func TestEventKindNames(t *testing.T) {
 		policy.EventBreakerStateChange: "breaker.state_change", policy.EventTimeout: "timeout",
 		policy.EventBulkheadRejected: "bulkhead.rejected", policy.EventBulkheadQueued: "bulkhead.queued",
 		policy.EventFallback: "fallback", policy.EventHedge: "hedge", policy.EventSLOAlert: "slo.alert_change",
+		policy.EventRateLimitRejected: "ratelimit.rejected", policy.EventRateLimitWaited: "ratelimit.waited",
+		policy.EventRateLimitBackend: "ratelimit.backend_change", policy.EventThrottleRejected: "throttle.rejected",
 		0: "unknown", 200: "unknown",
 	}
 	for k, name := range want {

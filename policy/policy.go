@@ -106,6 +106,10 @@ const (
 	EventFallback                                  // a fallback replaced the result: Err (what it replaced)
 	EventHedge                                     // a hedged attempt was started: Attempt, Delay
 	EventSLOAlert                                  // an SLO alert changed state: From, To
+	EventRateLimitRejected                         // a rate limiter refused the call: Reason, Delay (until a permit is free)
+	EventRateLimitWaited                           // a call waited for a rate limiter's permit: Delay (the wait)
+	EventRateLimitBackend                          // a shared rate limiter changed backend: From, To (such as "redis", "local")
+	EventThrottleRejected                          // an adaptive throttle refused the call locally: Reason
 	numEventKinds
 )
 
@@ -121,6 +125,10 @@ var eventNames = [numEventKinds]string{
 	EventFallback:             "fallback",
 	EventHedge:                "hedge",
 	EventSLOAlert:             "slo.alert_change",
+	EventRateLimitRejected:    "ratelimit.rejected",
+	EventRateLimitWaited:      "ratelimit.waited",
+	EventRateLimitBackend:     "ratelimit.backend_change",
+	EventThrottleRejected:     "throttle.rejected",
 }
 
 // String returns the event's name, such as "retry" or "breaker.rejected".

@@ -1,0 +1,97 @@
+package throttle_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/throttle"
+)
+
+// The floors are pipelines holding a policy that does nothing, and one that
+// reads the clock once, as the throttle does, measured in the same run: the
+// target is a throttle that admits or refuses ≤ 1.3× the clock floor, with
+// no allocation.
+
+type nopPolicy struct{}
+
+func (nopPolicy) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
+
+// clockPolicy reads the clock once, as the policy measured does: on machines
+// whose clock is slow to read, that read is most of its cost.
+type clockPolicy struct{ epoch time.Time }
+
+func (c clockPolicy) Run(ctx context.Context, ex policy.Execution) error {
+	if time.Since(c.epoch) < 0 {
+		return nil
+	}
+	return ex.Next(ctx)
+}
+
+func offPipeline(pols ...policy.Policy) *policy.Pipeline {
+	return policy.MustNew("bench", pols...).With(
+		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
+		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
+}
+
+func benchRun(b *testing.B, p *policy.Pipeline, fn func(context.Context) error) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = p.Execute(ctx, fn)
+	}
+}
+
+func benchRunParallel(b *testing.B, p *policy.Pipeline, fn func(context.Context) error) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = p.Execute(ctx, fn)
+		}
+	})
+}
+
+// refusing returns a throttle whose window holds 10,000 refusals by the
+// backend: it refuses a call with probability 1 − 1e-4.
+func refusing(b *testing.B) *throttle.Throttle {
+	thr := mustNew(b, throttle.Config{})
+	for range 10_000 {
+		_ = thr.Execute(context.Background(), fail(errOverloaded))
+	}
+	return thr
+}
+
+func BenchmarkFloorPipelineNopPolicy(b *testing.B) { benchRun(b, offPipeline(nopPolicy{}), fail(nil)) }
+func BenchmarkFloorPipelineNopPolicyParallel(b *testing.B) {
+	benchRunParallel(b, offPipeline(nopPolicy{}), fail(nil))
+}
+
+func BenchmarkFloorPipelineClockPolicy(b *testing.B) {
+	benchRun(b, offPipeline(clockPolicy{time.Now()}), fail(nil))
+}
+
+func BenchmarkFloorPipelineClockPolicyParallel(b *testing.B) {
+	benchRunParallel(b, offPipeline(clockPolicy{time.Now()}), fail(nil))
+}
+
+func BenchmarkAdmit(b *testing.B) {
+	benchRun(b, offPipeline(mustNew(b, throttle.Config{})), fail(nil))
+}
+
+func BenchmarkAdmitParallel(b *testing.B) {
+	benchRunParallel(b, offPipeline(mustNew(b, throttle.Config{})), fail(nil))
+}
+
+func BenchmarkRefuse(b *testing.B) {
+	benchRun(b, offPipeline(refusing(b)), fail(errOverloaded))
+}
+
+func BenchmarkRefuseParallel(b *testing.B) {
+	benchRunParallel(b, offPipeline(refusing(b)), fail(errOverloaded))
+}
