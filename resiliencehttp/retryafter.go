@@ -1,7 +1,6 @@
 package resiliencehttp
 
 import (
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,17 +20,16 @@ func ParseRetryAfter(value string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	if c := value[0]; c >= '0' && c <= '9' {
-		var secs uint64
+		const limit = int64(maxRetryAfter / time.Second)
+		var secs int64
 		for i := 0; i < len(value); i++ {
 			c := value[i]
 			if c < '0' || c > '9' {
 				return 0, false
 			}
-			if secs < math.MaxInt32 {
-				secs = secs*10 + uint64(c-'0')
-			}
+			secs = min(secs*10+int64(c-'0'), limit) // stays far from overflowing
 		}
-		return min(time.Duration(secs)*time.Second, maxRetryAfter), true
+		return time.Duration(secs) * time.Second, true
 	}
 	t, err := http.ParseTime(value)
 	if err != nil {

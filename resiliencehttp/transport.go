@@ -371,3 +371,11 @@ func (b *boundBody) Close() error {
 	b.cancel(nil)
 	return err
 }
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// when it has such a method, as http.Client.CloseIdleConnections expects.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
