@@ -116,9 +116,9 @@ func (l limited) Run(context.Context, policy.Execution) error { return rateLimit
 
 type rateLimitedError struct{ wait time.Duration }
 
-func (e rateLimitedError) Error() string              { return "ratelimit: rate limited" }
-func (e rateLimitedError) Is(target error) bool       { return target == policy.ErrRejected }
-func (e rateLimitedError) RateLimited() bool          { return true }
+func (e rateLimitedError) Error() string             { return "ratelimit: rate limited" }
+func (e rateLimitedError) Is(target error) bool      { return target == policy.ErrRejected }
+func (e rateLimitedError) RateLimited() bool         { return true }
 func (e rateLimitedError) RetryAfter() time.Duration { return e.wait }
 
 func TestARateLimitRejectionIs429WithItsRetryAfter(t *testing.T) {
