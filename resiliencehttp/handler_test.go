@@ -112,7 +112,7 @@ func TestLoadSheddingAtTwiceTheBulkheadsLimit(t *testing.T) {
 // limited is a policy that rejects every call as a rate limiter does.
 type limited struct{ wait time.Duration }
 
-func (l limited) Run(context.Context, policy.Execution) error { return rateLimitedError{l.wait} }
+func (l limited) Run(context.Context, policy.Execution) error { return rateLimitedError(l) }
 
 type rateLimitedError struct{ wait time.Duration }
 
