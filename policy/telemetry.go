@@ -267,6 +267,9 @@ func (s *state) startAttempt(ctx context.Context, n int) (context.Context, attem
 		}
 		ctx, at.span = t.Start(ctx, s.p.attrs.attemptName, opts...)
 		at.recording = at.span.IsRecording()
+		if at.recording {
+			ctx = withAttemptSpan(ctx, at.span)
+		}
 	}
 	at.ctx = ctx
 	if s.tel.metrics {

@@ -82,7 +82,7 @@ func Do(ctx context.Context, cfg Config, fn func(context.Context) error, opts ..
 // another attempt, as a status code would.
 //
 //	resp, err := retry.Get(ctx, cfg, fetch,
-//		retry.WithRetryIfResult(func(r *http.Response) bool { return r.StatusCode == 503 }))
+//		retry.WithRetryIfResult(func(q *Quote) bool { return q.Stale })) // HTTP responses: use resiliencehttp, which drains and closes them
 //
 // Get fails at once, without calling fn, when cfg is invalid or the type of
 // WithRetryIfResult is not T.
