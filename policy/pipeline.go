@@ -246,9 +246,9 @@ func (s *state) attempt(ctx context.Context) error {
 	if s.tel == nil {
 		return s.guarded(ctx)
 	}
-	ctx, a := s.startAttempt(ctx, n)
+	ctx, a := s.startAttempt(ctx)
 	err := s.guarded(ctx)
-	s.endAttempt(a, err)
+	s.endAttempt(&a, n, err)
 	return err
 }
 
