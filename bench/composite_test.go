@@ -95,8 +95,8 @@ func telemetryContenders(b *testing.B, sampler sdktrace.Sampler) {
 			return func(ctx context.Context) error {
 				start := time.Now()
 				err := p.Execute(ctx, op)
-				h.attemptDur.Record(ctx, time.Since(start).Seconds(), h.success)
-				h.execDur.Record(ctx, time.Since(start).Seconds(), h.success)
+				h.attemptDur.Record(ctx, time.Since(start).Seconds(), h.success...)
+				h.execDur.Record(ctx, time.Since(start).Seconds(), h.success...)
 				return err
 			}
 		}),
@@ -131,12 +131,12 @@ func telemetryContenders(b *testing.B, sampler sdktrace.Sampler) {
 // attempt; the outcome set on each span at its end, and an error recorded on
 // the attempt span that failed.
 type handTelemetry struct {
-	tracer               trace.Tracer
-	execDur, attemptDur  metric.Float64Histogram
-	success, failure     metric.RecordOption
-	execStart            []trace.SpanStartOption
-	attemptStart         []trace.SpanStartOption
-	okOutcome, errOutome attribute.KeyValue
+	tracer                trace.Tracer
+	execDur, attemptDur   metric.Float64Histogram
+	success, failure      []metric.RecordOption
+	execStart             []trace.SpanStartOption
+	attemptStart          []trace.SpanStartOption
+	okOutcome, errOutcome attribute.KeyValue
 }
 
 func newHandTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *handTelemetry {
@@ -147,12 +147,12 @@ func newHandTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *handTel
 	meter := mp.Meter(policy.ScopeName)
 	h.execDur, _ = meter.Float64Histogram(policy.MetricExecutionDuration, metric.WithUnit("s"))
 	h.attemptDur, _ = meter.Float64Histogram(policy.MetricAttemptDuration, metric.WithUnit("s"))
-	h.success = metric.WithAttributeSet(attribute.NewSet(attribute.String("pipeline", "bench"), attribute.String("outcome", "success")))
-	h.failure = metric.WithAttributeSet(attribute.NewSet(attribute.String("pipeline", "bench"), attribute.String("outcome", "failure")))
+	h.success = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("pipeline", "bench"), attribute.String("outcome", "success")))}
+	h.failure = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("pipeline", "bench"), attribute.String("outcome", "failure")))}
 	pipeline := policy.AttrPipeline.String("bench")
 	h.execStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(pipeline)}
 	h.attemptStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(pipeline)}
-	h.okOutcome, h.errOutome = policy.AttrOutcome.String("success"), policy.AttrOutcome.String("failure")
+	h.okOutcome, h.errOutcome = policy.AttrOutcome.String("success"), policy.AttrOutcome.String("failure")
 	return h
 }
 
@@ -176,12 +176,12 @@ func (h *handTelemetry) execute(ctx context.Context, ex failsafe.Executor[any], 
 
 func (h *handTelemetry) end(ctx context.Context, span trace.Span, start time.Time, dur metric.Float64Histogram, err error) {
 	if err != nil {
-		dur.Record(ctx, time.Since(start).Seconds(), h.failure)
-		span.SetAttributes(h.errOutome)
+		dur.Record(ctx, time.Since(start).Seconds(), h.failure...)
+		span.SetAttributes(h.errOutcome)
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	} else {
-		dur.Record(ctx, time.Since(start).Seconds(), h.success)
+		dur.Record(ctx, time.Since(start).Seconds(), h.success...)
 		span.SetAttributes(h.okOutcome)
 	}
 	span.End()
