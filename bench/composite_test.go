@@ -88,6 +88,20 @@ func telemetryContenders(b *testing.B, sampler sdktrace.Sampler) {
 				return err
 			}
 		}),
+		// Two nested spans: what an execution with one attempt costs the SDK,
+		// against floor-sdk-span, what it would cost as one span.
+		simple("floor-sdk-two-spans", func(*testing.B) func(context.Context) error {
+			tp, _ := sdk()
+			tracer := tp.Tracer("bench")
+			return func(ctx context.Context) error {
+				ctx, exec := tracer.Start(ctx, "bench execute")
+				actx, attempt := tracer.Start(ctx, "bench attempt")
+				err := op(actx)
+				attempt.End()
+				exec.End()
+				return err
+			}
+		}),
 		simple("floor-off-and-histograms", func(b *testing.B) func(context.Context) error {
 			p := off(b, composition(b)...)
 			_, mp := sdk()
