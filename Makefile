@@ -4,6 +4,8 @@
 #                tests against Jaeger and Prometheus, started and stopped
 #                around them (the CI command)
 #   make bench   every benchmark, -count=6, into build/bench.txt (for benchstat)
+#   make bench-peers   the library against its peers (module bench/), -count=6,
+#                into build/bench-peers.txt and the table of bench/RESULTS.md
 #   make lint    gofmt, go vet, staticcheck
 #   make cover   coverage of the library packages
 #
@@ -17,9 +19,14 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD       := build
 
 # The modules of the repository: the library, otelhooks (which carries the
-# exporters' dependencies) and examples (the demo and the end-to-end tests).
-# The root's ./... does not enter nested modules, so each is named here.
-MODULES     := . otelhooks examples
+# exporters' dependencies), examples (the demo and the end-to-end tests) and
+# bench (the peer benchmarks). The root's ./... does not enter nested
+# modules, so each is named here.
+MODULES     := . otelhooks examples bench
+
+# make bench-peers: runs of each peer benchmark, and how long each lasts.
+PEERS_COUNT     ?= 6
+PEERS_BENCHTIME ?= 200ms
 
 # Jaeger is a tool of its own module, built once per version into a cache
 # outside the repository, so that fresh clones (CI) reuse it.
@@ -28,7 +35,7 @@ JAEGER_VERSION := $(shell awk '$$1 == "github.com/jaegertracing/jaeger" { print 
 JAEGER         ?= $(CACHE_DIR)/jaeger-$(JAEGER_VERSION)
 export JAEGER
 
-.PHONY: test vet unit bench lint cover jaeger backends-up backends-down e2e test-e2e demo
+.PHONY: test vet unit bench bench-smoke bench-peers lint cover jaeger backends-up backends-down e2e test-e2e demo
 
 test: vet unit test-e2e
 
@@ -38,6 +45,12 @@ vet:
 
 unit:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
+	@$(MAKE) --no-print-directory bench-smoke
+
+# make test's share of the peer benchmarks: each runs once, so that they
+# compile and still do their work (each checks the error its work ends with).
+bench-smoke:
+	cd bench && $(GO) test -run='^$$' -bench=. -benchtime=1x ./...
 
 jaeger: $(JAEGER)
 
@@ -77,6 +90,21 @@ bench:
 	@mkdir -p $(BUILD)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./... | tee $(BUILD)/bench.txt
 	cd otelhooks && $(GO) test -run='^$$' -bench=. -benchmem -count=6 ./... | tee -a ../$(BUILD)/bench.txt
+
+# The peer benchmarks, from one test binary run PEERS_COUNT times, so that the
+# runs of the library and of its peers interleave and a machine that slows
+# down midway skews no ratio; then the table of their medians.
+bench-peers:
+	@mkdir -p $(BUILD)
+	cd bench && $(GO) test -c -o ../$(BUILD)/bench-peers.test .
+	@rm -f $(BUILD)/bench-peers.txt
+	@set -e; for i in $$(seq $(PEERS_COUNT)); do \
+		echo "run $$i of $(PEERS_COUNT)"; \
+		(cd bench && ../$(BUILD)/bench-peers.test -test.run='^$$' -test.bench=. -test.benchmem \
+			-test.benchtime=$(PEERS_BENCHTIME)) >> $(BUILD)/bench-peers.txt; \
+	done
+	cd bench && $(GO) run ./benchtable -src . -readme ../README.md < ../$(BUILD)/bench-peers.txt > RESULTS.md
+	@cat bench/RESULTS.md
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

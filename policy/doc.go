@@ -26,6 +26,14 @@
 // no-op ones, a pipeline records nothing and costs close to a direct call.
 // Telemetry never fails a call: errors go to otel.Handle.
 //
+// Span attributes are set once, when the span ends, so a sampler sees a
+// span's name (which carries the pipeline's) and kind, not its attributes.
+// When the execution span is sampled out, its attempts start no span of their
+// own, since the SDK's default sampler (ParentBased) would sample them out
+// too: the function runs in the execution span's context, which carries the
+// trace and the decision, and the duration histograms are recorded all the
+// same.
+//
 // # Writing a policy
 //
 // A [Policy] has one method, Run, which receives an [Execution]: the handle by

@@ -288,8 +288,8 @@ func (s *state) next(ctx context.Context, i int) error {
 
 // attempt runs the user's function once.
 func (s *state) attempt(ctx context.Context) error {
-	if err := ContextError(ctx); err != nil {
-		return err
+	if ctx.Err() != nil {
+		return ContextError(ctx)
 	}
 	s.attempts++
 	n := int(s.attempts)
@@ -297,19 +297,23 @@ func (s *state) attempt(ctx context.Context) error {
 	if s.tel == nil {
 		return s.guarded(ctx)
 	}
-	ctx, a := s.startAttempt(ctx, n)
+	ctx, a := s.startAttempt(ctx)
 	err := s.guarded(ctx)
-	s.endAttempt(a, err)
+	s.endAttempt(&a, n, err)
 	return err
 }
 
 // guarded runs the user's function, turning a panic into a *PanicError.
 func (s *state) guarded(ctx context.Context) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.panicErr = &PanicError{Value: v, Stack: debug.Stack()}
-			err = s.panicErr
-		}
-	}()
+	defer s.recoverAttempt(&err)
 	return s.run.run(ctx)
+}
+
+// recoverAttempt, deferred by guarded, turns a panic of the user's function
+// into the attempt's error.
+func (s *state) recoverAttempt(err *error) {
+	if v := recover(); v != nil {
+		s.panicErr = &PanicError{Value: v, Stack: debug.Stack()}
+		*err = s.panicErr
+	}
 }

@@ -154,34 +154,42 @@ func handle(err error) {
 }
 
 // attrSets holds the attributes a pipeline records with, built once by New so
-// that recording allocates nothing of ours.
+// that recording allocates nothing of ours. Span attributes are set once, as
+// the span ends, from the slices built here: a span that is sampled out
+// builds none.
 type attrSets struct {
-	execName     string
-	attemptName  string
-	execStart    []trace.SpanStartOption
-	attemptStart [9][]trace.SpanStartOption // by attempt number, for the first eight
-	pipeline     attribute.KeyValue
-	outcome      [numOutcomes]attribute.KeyValue
-	exec         [numOutcomes][]metric.RecordOption
-	attempt      [numOutcomes][]metric.RecordOption
-	policy       []attribute.KeyValue                // resilience.policy, by policy index
-	events       [][numEventKinds][]metric.AddOption // by policy index and kind
+	execName    string
+	attemptName string
+	spanStart   []trace.SpanStartOption // of every span: its kind
+	pipeline    attribute.KeyValue
+	outcome     [numOutcomes]attribute.KeyValue
+	execEnd     [numOutcomes][precomputed + 1][]attribute.KeyValue // by outcome and attempts made
+	attemptEnd  [numOutcomes][precomputed + 1][]attribute.KeyValue // by outcome and attempt number
+	exec        [numOutcomes][]metric.RecordOption
+	attempt     [numOutcomes][]metric.RecordOption
+	policy      []attribute.KeyValue                // resilience.policy, by policy index
+	events      [][numEventKinds][]metric.AddOption // by policy index and kind
 }
+
+// precomputed is the number of attempts whose span attributes New builds:
+// those of executions that retry up to three times.
+const precomputed = 4
 
 func newAttrSets(name string, policies []string) *attrSets {
 	a := &attrSets{
 		execName:    name + " execute",
 		attemptName: name + " attempt",
+		spanStart:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)},
 		pipeline:    AttrPipeline.String(name),
 		policy:      make([]attribute.KeyValue, len(policies)),
 		events:      make([][numEventKinds][]metric.AddOption, len(policies)),
 	}
-	a.execStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(a.pipeline)}
-	for n := 1; n < len(a.attemptStart); n++ {
-		a.attemptStart[n] = attemptStart(a.pipeline, n)
-	}
 	for o := range numOutcomes {
 		a.outcome[o] = AttrOutcome.String(o.String())
+		for n := range precomputed + 1 {
+			a.execEnd[o][n] = execAttrs(a.pipeline, a.outcome[o], n)
+			a.attemptEnd[o][n] = attemptAttrs(a.pipeline, a.outcome[o], n)
+		}
 		set := attribute.NewSet(attribute.String("pipeline", name), attribute.String("outcome", o.String()))
 		a.exec[o] = []metric.RecordOption{metric.WithAttributeSet(set)}
 		a.attempt[o] = a.exec[o]
@@ -199,33 +207,81 @@ func newAttrSets(name string, policies []string) *attrSets {
 	return a
 }
 
-func attemptStart(pipeline attribute.KeyValue, n int) []trace.SpanStartOption {
-	return []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(pipeline, AttrAttempt.Int(n)),
-	}
+func execAttrs(pipeline, outcome attribute.KeyValue, attempts int) []attribute.KeyValue {
+	return []attribute.KeyValue{pipeline, outcome, AttrAttempts.Int(attempts)}
 }
 
-// execSpan is the execution's span and the context that carries it.
+func attemptAttrs(pipeline, outcome attribute.KeyValue, n int) []attribute.KeyValue {
+	return []attribute.KeyValue{pipeline, AttrAttempt.Int(n), outcome}
+}
+
+// epoch is the origin of the clock readings that time executions and
+// attempts. A duration needs only the monotonic clock, which time.Since
+// reads alone: time.Now reads the wall clock too.
+var epoch = time.Now()
+
+func monotonic() time.Duration { return time.Since(epoch) }
+
+// spanTimes is what the SDK's spans say of their times (its ReadOnlySpan).
+// The duration of a span that records is read from it, rather than from
+// clock readings of our own that would repeat the SDK's.
+type spanTimes interface {
+	StartTime() time.Time
+	EndTime() time.Time
+}
+
+// execSpan is the execution's span and the context that carries it, and what
+// times it.
 type execSpan struct {
 	ctx       context.Context
-	span      trace.Span // nil when tracing is off
+	span      trace.Span // nil when tracing is off, or for an attempt of an execution that does not record
 	recording bool
-	start     time.Time // zero when metrics are off
+	timed     bool          // the span's own times give its duration
+	start     time.Duration // monotonic reading at the start, when metrics are on and the span is not timed
 }
 
 // attemptSpan is execSpan's counterpart for one attempt.
 type attemptSpan = execSpan
 
+// startClock starts timing sp, when metrics are on.
+func (sp *execSpan) startClock(metrics bool) {
+	if !metrics {
+		return
+	}
+	if sp.recording {
+		if _, ok := sp.span.(spanTimes); ok {
+			sp.timed = true
+			return
+		}
+	}
+	sp.start = monotonic()
+}
+
+// finish ends sp's span, if any, and returns its duration in seconds (0
+// when metrics are off).
+func (sp *execSpan) finish(metrics bool) float64 {
+	if sp.timed {
+		sp.span.End()
+		st := sp.span.(spanTimes)
+		return st.EndTime().Sub(st.StartTime()).Seconds()
+	}
+	var d time.Duration
+	if metrics {
+		d = monotonic() - sp.start
+	}
+	if sp.span != nil {
+		sp.span.End()
+	}
+	return d.Seconds()
+}
+
 func (s *state) startExecution(ctx context.Context) context.Context {
 	if t := s.tel.tracer; t != nil {
-		ctx, s.exec.span = t.Start(ctx, s.p.attrs.execName, s.p.attrs.execStart...)
+		ctx, s.exec.span = t.Start(ctx, s.p.attrs.execName, s.p.attrs.spanStart...)
 		s.exec.recording = s.exec.span.IsRecording()
 	}
 	s.exec.ctx = ctx
-	if s.tel.metrics {
-		s.exec.start = time.Now()
-	}
+	s.exec.startClock(s.tel.metrics)
 	return ctx
 }
 
@@ -235,15 +291,12 @@ func (s *state) endExecution(err error) {
 	if s.panicErr != nil {
 		outcome, err = Panic, s.panicErr
 	}
-	if s.tel.metrics {
-		s.tel.execDur.Record(s.exec.ctx, time.Since(s.exec.start).Seconds(), a.exec[outcome]...)
-	}
-	span := s.exec.span
-	if span == nil {
-		return
-	}
-	if s.exec.recording {
-		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts)))
+	if span := s.exec.span; s.exec.recording {
+		if n := int(s.attempts); n <= precomputed {
+			span.SetAttributes(a.execEnd[outcome][n]...)
+		} else {
+			span.SetAttributes(execAttrs(a.pipeline, a.outcome[outcome], n)...)
+		}
 		switch {
 		case outcome == Panic:
 			RecordError(span, err)
@@ -253,50 +306,49 @@ func (s *state) endExecution(err error) {
 			span.SetStatus(codes.Error, err.Error())
 		}
 	}
-	span.End()
+	d := s.exec.finish(s.tel.metrics)
+	if s.tel.metrics {
+		s.tel.execDur.Record(s.exec.ctx, d, a.exec[outcome]...)
+	}
 }
 
-func (s *state) startAttempt(ctx context.Context, n int) (context.Context, attemptSpan) {
+// startAttempt starts attempt n's span, unless the execution's span does not
+// record: under the SDK's default sampler, ParentBased, the attempt's would
+// not either, and its function runs in the execution span's context, which
+// carries the trace and the decision not to sample it.
+func (s *state) startAttempt(ctx context.Context) (context.Context, attemptSpan) {
 	var at attemptSpan
-	if t := s.tel.tracer; t != nil {
-		var opts []trace.SpanStartOption
-		if n < len(s.p.attrs.attemptStart) {
-			opts = s.p.attrs.attemptStart[n]
-		} else {
-			opts = attemptStart(s.p.attrs.pipeline, n)
-		}
-		ctx, at.span = t.Start(ctx, s.p.attrs.attemptName, opts...)
+	if s.exec.recording {
+		ctx, at.span = s.tel.tracer.Start(ctx, s.p.attrs.attemptName, s.p.attrs.spanStart...)
 		at.recording = at.span.IsRecording()
 		if at.recording {
 			ctx = withAttemptSpan(ctx, at.span)
 		}
 	}
 	at.ctx = ctx
-	if s.tel.metrics {
-		at.start = time.Now()
-	}
+	at.startClock(s.tel.metrics)
 	return ctx, at
 }
 
-func (s *state) endAttempt(at attemptSpan, err error) {
+func (s *state) endAttempt(at *attemptSpan, n int, err error) {
 	a := s.p.attrs
 	outcome := OutcomeOf(err)
-	if s.tel.metrics {
-		s.tel.attemptDur.Record(at.ctx, time.Since(at.start).Seconds(), a.attempt[outcome]...)
-	}
-	if at.span == nil {
-		return
-	}
 	if at.recording {
-		span := at.span
-		span.SetAttributes(a.outcome[outcome])
-		RecordError(span, err)
+		if n <= precomputed {
+			at.span.SetAttributes(a.attemptEnd[outcome][n]...)
+		} else {
+			at.span.SetAttributes(attemptAttrs(a.pipeline, a.outcome[outcome], n)...)
+		}
+		RecordError(at.span, err)
 		if err != nil && at.ctx.Err() != nil {
 			// Out of time: name it by the context's cause, as its policy does.
-			span.SetAttributes(AttrErrorType.String(attemptErrorType(at.ctx, err)))
+			at.span.SetAttributes(AttrErrorType.String(attemptErrorType(at.ctx, err)))
 		}
 	}
-	at.span.End()
+	d := at.finish(s.tel.metrics)
+	if s.tel.metrics {
+		s.tel.attemptDur.Record(at.ctx, d, a.attempt[outcome]...)
+	}
 }
 
 // RecordError marks span as failed by err, the OpenTelemetry way: the

@@ -10,11 +10,15 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // sleepy fails its first attempts after a fixed time, and succeeds on the last.
@@ -308,5 +312,90 @@ func TestWithoutTelemetryPoliciesStillReportAndDecide(t *testing.T) {
 	err := p.Execute(context.Background(), func(context.Context) error { ran = true; return nil })
 	if ran || !errors.Is(err, policy.ErrRejected) || len(seen) != 2 {
 		t.Fatalf("ran = %v, err = %v, outer saw %v; want two rejections and no attempt", ran, err, seen)
+	}
+}
+
+// countingSampler is the SDK's default sampler, counting the spans it is
+// asked about.
+type countingSampler struct {
+	sdktrace.Sampler
+	asked int
+}
+
+func (s *countingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.asked++
+	return s.Sampler.ShouldSample(p)
+}
+
+func TestASampledOutExecutionStartsNoAttemptSpan(t *testing.T) {
+	// retrying waits 100ms between attempts: in a bubble, that takes no time.
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		sampler := &countingSampler{Sampler: sdktrace.ParentBased(sdktrace.AlwaysSample())}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec.spans))
+		p := policy.MustNew("unsampled", retrying{}).With(policy.WithTracerProvider(tp), policy.WithMeterProvider(rec.mp))
+		unsampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1},
+		}))
+		var inside []trace.SpanContext
+		err := p.Execute(unsampled, func(ctx context.Context) error {
+			inside = append(inside, trace.SpanContextFromContext(ctx))
+			return errUpstream
+		})
+		require.ErrorIs(t, err, errUpstream)
+		assert.Equal(t, 1, sampler.asked, "the execution span is sampled out: its attempts ask for no span of their own")
+		require.Len(t, inside, 3)
+		for _, sc := range inside {
+			assert.Equal(t, trace.TraceID{1}, sc.TraceID(), "the attempts run in the caller's trace")
+			assert.NotEqual(t, trace.SpanID{1}, sc.SpanID(), "the attempts run under the execution's span")
+			assert.False(t, sc.IsSampled())
+		}
+
+		// A sampled execution asks for its span and one per attempt.
+		sampler.asked = 0
+		require.ErrorIs(t, p.Execute(context.Background(), func(context.Context) error { return errUpstream }), errUpstream)
+		assert.Equal(t, 4, sampler.asked)
+		assert.Len(t, rec.spansNamed("unsampled attempt"), 3)
+	})
+}
+
+// Durations are read from the spans of an execution that records, and from
+// the clock otherwise: both ways time the same thing.
+func TestDurationsWithoutRecordingSpans(t *testing.T) {
+	unsampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1},
+	}))
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		opts []policy.Option
+	}{
+		{"sampled", context.Background(), nil},
+		{"sampled out", unsampled, nil},
+		{"metrics only", context.Background(), []policy.Option{policy.WithTracerProvider(tracenoop.NewTracerProvider())}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newRecorder()
+				p := rec.instrument(policy.MustNew("timed", retrying{})).With(tc.opts...)
+				require.NoError(t, p.Execute(tc.ctx, sleepy(2, 50*time.Millisecond)))
+
+				sum := func(name string) (uint64, float64) {
+					dps := rec.metric(t, name).Data.(metricdata.Histogram[float64]).DataPoints
+					var n uint64
+					var s float64
+					for _, dp := range dps {
+						n, s = n+dp.Count, s+dp.Sum
+					}
+					return n, s
+				}
+				n, s := sum(policy.MetricExecutionDuration)
+				assert.Equal(t, uint64(1), n)
+				assert.InDelta(t, 0.35, s, 1e-9, "three attempts of 50ms and two waits of 100ms")
+				n, s = sum(policy.MetricAttemptDuration)
+				assert.Equal(t, uint64(3), n)
+				assert.InDelta(t, 0.15, s, 1e-9)
+			})
+		})
 	}
 }
