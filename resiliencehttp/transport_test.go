@@ -135,28 +135,35 @@ func TestTheBodyOutlivesTheAttemptsTimeLimit(t *testing.T) {
 	assert.Equal(t, "head tail", string(b))
 }
 
+// A Retry-After reaches the retry policy through RetryAfter(), and follows
+// its rules: a pause within MaxDelay is waited, a longer one ends the retries
+// and the caller gets the server's answer.
 func TestRetryAfterReachesTheRetryPolicy(t *testing.T) {
 	cases := []struct {
-		name   string
-		code   int
-		header string
-		want   time.Duration
+		name     string
+		code     int
+		header   string
+		maxDelay time.Duration
+		wantCode int
+		want     []time.Duration // the retry's delays
 	}{
-		{"503 seconds", http.StatusServiceUnavailable, "1", 40 * time.Millisecond}, // 1s, capped by MaxDelay
-		{"503 date", http.StatusServiceUnavailable, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 40 * time.Millisecond},
-		{"429 seconds", http.StatusTooManyRequests, "1", 40 * time.Millisecond},
-		{"503 zero", http.StatusServiceUnavailable, "0", time.Millisecond}, // the retry's own delay
-		{"503 garbage", http.StatusServiceUnavailable, "soon", time.Millisecond},
-		{"500 ignores it", http.StatusInternalServerError, "1", time.Millisecond},
+		{"503 seconds", http.StatusServiceUnavailable, "1", 2 * time.Second, http.StatusOK, []time.Duration{time.Second}},
+		{"429 seconds", http.StatusTooManyRequests, "1", 2 * time.Second, http.StatusOK, []time.Duration{time.Second}},
+		{"503 seconds beyond MaxDelay", http.StatusServiceUnavailable, "1", 40 * time.Millisecond, http.StatusServiceUnavailable, nil},
+		{"503 date beyond MaxDelay", http.StatusServiceUnavailable, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 40 * time.Millisecond, http.StatusServiceUnavailable, nil},
+		{"429 seconds beyond MaxDelay", http.StatusTooManyRequests, "1", 40 * time.Millisecond, http.StatusTooManyRequests, nil},
+		{"503 zero", http.StatusServiceUnavailable, "0", 40 * time.Millisecond, http.StatusOK, []time.Duration{time.Millisecond}}, // the retry's own delay
+		{"503 garbage", http.StatusServiceUnavailable, "soon", 40 * time.Millisecond, http.StatusOK, []time.Duration{time.Millisecond}},
+		{"500 ignores it", http.StatusInternalServerError, "1", 40 * time.Millisecond, http.StatusOK, []time.Duration{time.Millisecond}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, failFirst(1, tc.code, "", "Retry-After", tc.header))
 			var fr fastRetry
-			c := client(t, pipeline(t, fr.policy(t, 1, 40*time.Millisecond)))
+			c := client(t, pipeline(t, fr.policy(t, 1, tc.maxDelay)))
 			code, _ := get(t, c, srv.URL)
-			assert.Equal(t, http.StatusOK, code)
-			assert.Equal(t, []time.Duration{tc.want}, fr.Delays())
+			assert.Equal(t, tc.wantCode, code)
+			assert.Equal(t, tc.want, fr.Delays())
 		})
 	}
 }
