@@ -195,13 +195,18 @@ func (p *permit) release() {
 // however the rest ends: with a result, an error, a panic or a cancelled
 // context. When every permit is taken it waits in the queue; it refuses the
 // call with a [*RejectedError] when the queue is full or MaxWait runs out,
-// and returns ctx's error when ctx ends the wait.
+// and returns ctx's error when ctx ends the wait. A call whose ctx is done
+// before it starts takes no permit and returns ctx's error at once: it could
+// not run, so it teaches an adaptive limit nothing.
 //
 // Run reports a bulkhead.queued event for every call that joined the queue,
 // with the wait as its Delay (and, when the wait ended without a permit, the
 // error as its Err), and a bulkhead.rejected event, with reason
 // [ReasonQueueFull] or [ReasonMaxWait], for every call it refuses.
 func (b *Bulkhead) Run(ctx context.Context, ex policy.Execution) error {
+	if ctx.Err() != nil {
+		return policy.ContextError(ctx) // a call that cannot start is no sample
+	}
 	if !b.TryAcquire() {
 		waited, queued, err := b.wait(ctx)
 		if queued {
