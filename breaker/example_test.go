@@ -76,26 +76,28 @@ func ExampleBreaker_Execute() {
 	// true true
 }
 
-// Allow protects code that does not fit in a function: done takes the
-// outcome, and frees what the call holds.
+// Allow protects code that does not fit in a function: the permit's Done
+// takes the outcome, and frees what the call holds.
 func ExampleBreaker_Allow() {
 	cb, err := breaker.New("ledger", breaker.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	done, err := cb.Allow()
+	permit, err := cb.Allow()
 	if err != nil {
 		fmt.Println("rejected:", err)
 		return
 	}
 	err = errors.New("disk full") // the outcome of the protected work
-	done(err)
+	permit.Done(err)
+	permit.Done(err) // a second Done does nothing
 	fmt.Println("failures:", cb.Failures())
 	// Output:
 	// failures: 1
 }
 
-// The seed's manual API, for code ported from it.
+// CanExecute and its records, for code that cannot hold a permit between
+// the start and the end of a call.
 func ExampleBreaker_CanExecute() {
 	cb, err := breaker.New("my_service", breaker.Config{FailureThreshold: 5})
 	if err != nil {

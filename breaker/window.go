@@ -144,3 +144,32 @@ func (w *window) tripped(failure, slow bool) bool {
 	}
 	return w.ws.slow > 0 && float64(w.slow)/calls >= w.ws.slowRate
 }
+
+// recordWindow counts the outcome of a call admitted closed, in
+// sliding-window mode.
+func (b *Breaker) recordWindow(t ticket, v Verdict) change {
+	if v == Ignore {
+		return change{}
+	}
+	var now int64
+	if t.timed() || b.s.window.buckets > 0 {
+		now = b.now()
+	}
+	slow := t.timed() && now-t.at >= int64(b.s.window.slow)
+	if v == Success && !slow && b.win.clean.Load() {
+		// The window is full of successes: this one changes nothing. (Or
+		// the call is stale, and would not count.)
+		return change{}
+	}
+	b.mu.Lock()
+	var ch change
+	if w := b.word.Load(); genOf(w) == t.gen && stateOf(w) == Closed {
+		b.win.add(now, v == Failure, slow)
+		if b.win.tripped(v == Failure, slow) {
+			ch = b.transitionLocked(Open)
+		}
+	}
+	b.mu.Unlock()
+	b.afterChange(ch.ok)
+	return ch
+}
