@@ -136,9 +136,9 @@ func ExampleBreaker_OnStateChange() {
 	// mail: open → closed after 0 failures
 }
 
-// Breakers shared by name, as the seed's get_circuit_breaker and
-// @with_circuit_breaker share them. The package-level Get, All, ResetAll and
-// Execute do the same on a default registry.
+// Breakers shared by name: every Get of one name returns the same breaker.
+// The package-level Get, All, ResetAll and Execute do the same on a default
+// registry.
 func Example_registry() {
 	var reg breaker.Registry
 	claude, _ := reg.Get("agent_claude", breaker.Config{FailureThreshold: 8})

@@ -178,7 +178,7 @@ func TestAllow(t *testing.T) {
 func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1})
-		if !b.CanExecute() { // a legacy call starts while closed
+		if !b.CanExecute() { // a CanExecute call starts while closed
 			t.Fatal("a closed breaker refused a call")
 		}
 		trip(t, b, 1)
@@ -187,7 +187,7 @@ func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the trial: %v", err)
 		}
-		b.RecordFailure(errBoom) // the legacy call ends: a failure, which reopens
+		b.RecordFailure(errBoom) // the CanExecute call ends: a failure, which reopens
 		wantState(t, b, breaker.Open)
 		trial.Done(nil) // the trial ends, stale
 		if got := b.Status().Trials; got != 0 {
