@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,8 @@ type Breaker struct {
 	forcedErr   *OpenError // the rejection of a forced-open breaker
 	gaugeOpts   [numStates]metric.ObserveOption
 	pipeline    *policy.Pipeline // the breaker alone, for Execute
+	coarse      *CoarseClock     // for a time-based window, or nil
+	coarseLag   int64            // the breaker's epoch on the coarse clock
 
 	mu            sync.Mutex
 	successes     int   // trial successes since the breaker went half-open
@@ -113,12 +116,19 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 			opt.apply(&o)
 		}
 	}
+	if o.coarse != nil && s.window != nil && s.window.buckets > 0 && int64(o.coarse.resolution) > s.window.width {
+		return nil, &configError{name: name, what: fmt.Sprintf("the coarse clock's resolution, %v, exceeds the window's step, %v (Duration / Buckets)",
+			o.coarse.resolution, time.Duration(s.window.width))}
+	}
 	b := &Breaker{
 		name:      name,
 		s:         s,
 		epoch:     time.Now(),
 		fullErr:   &OpenError{Name: name, State: HalfOpen},
 		forcedErr: &OpenError{Name: name, State: ForcedOpen},
+	}
+	if o.coarse != nil && s.window != nil && s.window.buckets > 0 {
+		b.coarse, b.coarseLag = o.coarse, int64(b.epoch.Sub(o.coarse.start))
 	}
 	b.timed = s.window != nil && s.window.slow > 0
 	b.consecutive = s.window == nil

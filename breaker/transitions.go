@@ -42,7 +42,7 @@ func (b *Breaker) transitionLocked(to State) change {
 	b.slots.clear()
 	b.manualTrials = 0
 	b.trials.Store(0)
-	b.win.reset()
+	b.win.reset(genOf(b.word.Load()))
 	if to != Open && to != HalfOpen {
 		b.trips = 0
 	}
@@ -99,8 +99,9 @@ func (b *Breaker) set(to State) {
 	if stateOf(b.word.Load()) != to {
 		ch = b.transitionLocked(to)
 	} else if to == Closed {
-		b.win.reset()
+		b.win.setClean(false) // before the new generation: see window.clean
 		b.resetLocked(Closed)
+		b.win.reset(genOf(b.word.Load()))
 		b.trips = 0
 	}
 	b.mu.Unlock()
