@@ -65,6 +65,8 @@ type Window struct {
 	// the last Duration. The window slides in steps of Duration/Buckets: it
 	// is the current step and the Buckets-1 before it, so a call leaves the
 	// window between Duration-Duration/Buckets and Duration after it ended.
+	// Each call reads the clock to find its step; [WithCoarseClock] makes
+	// that reading an atomic load.
 	Duration time.Duration
 
 	// Buckets is the number of steps of a time-based window. Zero means 10.

@@ -66,7 +66,11 @@
 // or read, and a generation counter keeps the outcomes of calls admitted
 // before a change from counting after it. In consecutive mode the closed
 // state is lock-free and reads no clock; a rejection by an open breaker
-// allocates nothing.
+// allocates nothing, and neither do [Breaker.Allow] and [Permit.Done]. A
+// sliding window full of successes records one more without its lock; a
+// time-based one still reads the clock once per call, which a [CoarseClock]
+// (a goroutine of the caller's, given with [WithCoarseClock]) turns into an
+// atomic load.
 //
 // # Telemetry
 //

@@ -159,3 +159,25 @@ func Example_registry() {
 	// agent_claude closed
 	// agent_gpt closed
 }
+
+// A coarse clock shared by the breakers of a program whose time-based
+// windows see many calls: each call reads it with an atomic load instead of
+// the system clock. Stop it once its breakers are done.
+func ExampleWithCoarseClock() {
+	clock, err := breaker.NewCoarseClock(time.Millisecond)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clock.Stop()
+	cb, err := breaker.New("search", breaker.Config{Window: &breaker.Window{Duration: time.Minute}},
+		breaker.WithCoarseClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		_ = cb.Execute(context.Background(), func(context.Context) error { return nil })
+	}
+	fmt.Println("calls in the window:", cb.Status().Calls)
+	// Output:
+	// calls in the window: 3
+}
