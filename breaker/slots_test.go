@@ -85,8 +85,7 @@ func TestAPanickingClassifierFreesTheTrialSlot(t *testing.T) {
 	errOdd := errors.New("odd")
 	classifier := func(err error) breaker.Verdict {
 		if err == errOdd {
-			var m map[string]int
-			m["x"] = 1 // a bug in user code
+			panic("a bug in user code")
 		}
 		return breaker.Failure
 	}
