@@ -120,6 +120,29 @@ func TestAPanickingClassifierFreesTheTrialSlot(t *testing.T) {
 	})
 }
 
+// The same holds for RecordFailure, the record of a call CanExecute admitted.
+func TestAPanickingClassifierInRecordFailureFreesTheTrialSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		armed := false
+		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1, Cooldown: time.Second,
+			Classifier: func(error) breaker.Verdict {
+				if armed {
+					panic("a bug in user code")
+				}
+				return breaker.Failure
+			}})
+		trip(t, b, 1)
+		armed = true
+		time.Sleep(time.Second)
+		require.True(t, b.CanExecute())
+		assert.Panics(t, func() { b.RecordFailure(errBoom) })
+		assert.Equal(t, 0, b.Status().Trials, "after RecordFailure panicked")
+		wantState(t, b, breaker.Open)
+		time.Sleep(time.Second)
+		assert.True(t, b.CanExecute(), "after the cooldown: the trial slot was leaked")
+	})
+}
+
 // A listener that panics on the change from open to half-open, which the
 // admission of a trial causes, does not leak the trial's slot: the call it
 // would have admitted never runs, and frees its slot.
