@@ -94,3 +94,26 @@ func TestATimeWindowDropsTheSuccessesOfCallsAdmittedBeforeAReset(t *testing.T) {
 		assert.Equal(t, 1, b.Status().Calls, "the call admitted before Reset was counted")
 	})
 }
+
+// The window reads the coarse clock, which lags the system clock by up to its
+// resolution: a call that ends just after a step begins, before the clock's
+// next tick, counts in the step before, and leaves the window a step early.
+func TestACoarseClockPlacesCallsByItsLastTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock, err := breaker.NewCoarseClock(10 * time.Millisecond) // ticks at 10ms, 20ms, …
+		require.NoError(t, err)
+		defer clock.Stop()
+		time.Sleep(5 * time.Millisecond)
+		// On the breaker's clock, which starts now, the ticks fall at 5ms,
+		// 15ms, … 9.995s, 10.005s; the window's steps are of 1s.
+		b, err := breaker.New("lag", breaker.Config{Window: &breaker.Window{Duration: 10 * time.Second, Buckets: 10}},
+			breaker.WithCoarseClock(clock), breaker.WithMeterProvider(metricnoop.NewMeterProvider()))
+		require.NoError(t, err)
+		time.Sleep(10*time.Second + 2*time.Millisecond)
+		call(t, b, succeed) // ends at 10.002s, read as 9.995s: step 9, not 10
+		time.Sleep(8*time.Second + 900*time.Millisecond)
+		assert.Equal(t, 1, b.Status().Calls, "at 18.902s the window holds steps 9 to 18")
+		time.Sleep(200 * time.Millisecond)
+		assert.Equal(t, 0, b.Status().Calls, "at 19.102s step 9 has left the window; a call read at 10.002s would still be in it")
+	})
+}
