@@ -39,7 +39,9 @@ func (v Verdict) String() string {
 // A Classifier decides how an error counts. It is called for the non-nil
 // errors of the calls a breaker admits (a nil error is always a Success), from
 // many goroutines at once, and must be fast. A panic in the protected function
-// is always a Failure, whatever the classifier says.
+// is always a Failure, whatever the classifier says. A Classifier that panics
+// counts its call as a Failure and frees what the call holds, and its panic
+// goes on up the stack.
 type Classifier func(err error) Verdict
 
 // DefaultClassifier ignores the errors that say nothing about the health of

@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// Config is a breaker's trip rule and recovery schedule, after the seed's
-// CircuitBreakerConfig. The zero Config is a breaker that opens after 5
+// Config is a breaker's trip rule and recovery schedule. The zero Config is a breaker that opens after 5
 // consecutive failures, stays open 60 seconds, then admits up to 3 trial calls
 // at once and closes after 3 of them succeed.
 type Config struct {
@@ -66,6 +65,8 @@ type Window struct {
 	// the last Duration. The window slides in steps of Duration/Buckets: it
 	// is the current step and the Buckets-1 before it, so a call leaves the
 	// window between Duration-Duration/Buckets and Duration after it ended.
+	// Each call reads the clock to find its step; [WithCoarseClock] makes
+	// that reading an atomic load.
 	Duration time.Duration
 
 	// Buckets is the number of steps of a time-based window. Zero means 10.
@@ -93,8 +94,25 @@ type Window struct {
 
 // ErrInvalidConfig is matched, through errors.Is, by the errors [New] and
 // [Registry.Get] return for an empty name or an invalid [Config]. The error's
-// message names the field.
-var ErrInvalidConfig = errors.New("invalid breaker config")
+// message names the breaker and the field:
+//
+//	breaker: "payments": Config.Cooldown is -1s; it must not be negative
+var ErrInvalidConfig = errors.New("breaker: invalid config")
+
+// configError is an error matching ErrInvalidConfig: what is wrong, in the
+// breaker named name.
+type configError struct {
+	name, what string
+}
+
+func (e *configError) Error() string {
+	if e.name == "" {
+		return "breaker: " + e.what
+	}
+	return fmt.Sprintf("breaker: %q: %s", e.name, e.what)
+}
+
+func (e *configError) Is(target error) bool { return target == ErrInvalidConfig }
 
 const (
 	defaultFailureThreshold = 5
@@ -134,7 +152,7 @@ type windowSettings struct {
 }
 
 func invalid(field, format string, args ...any) error {
-	return fmt.Errorf("%w: Config.%s %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	return &configError{what: "Config." + field + " " + fmt.Sprintf(format, args...)}
 }
 
 func countField(field string, v, def int) (int, error) {

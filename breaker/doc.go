@@ -36,16 +36,29 @@
 //
 // Alone, with [Breaker.Execute], which runs it in a pipeline of its own and so
 // records the same spans and events; by name through the registry, with the
-// package-level [Get], [All], [ResetAll] and [Execute] (the seed's
-// get_circuit_breaker and @with_circuit_breaker); or by hand around code the
-// caller runs itself, with [Breaker.Allow], or the seed's
-// [Breaker.CanExecute], [Breaker.RecordSuccess] and [Breaker.RecordFailure],
-// which record nothing but the state gauge and cost a few nanoseconds.
+// package-level [Get], [All], [ResetAll] and [Execute]; or by hand around code
+// the caller runs itself, with [Breaker.Allow] and its [Permit], or with
+// [Breaker.CanExecute], [Breaker.RecordSuccess] and [Breaker.RecordFailure].
+// The manual forms record nothing but the state gauge, allocate nothing and
+// cost a few nanoseconds:
+//
+//	permit, err := cb.Allow()
+//	if err != nil {
+//		return err // rejected: fail fast
+//	}
+//	err = callService(ctx)
+//	permit.Done(err)
 //
 // A panic in the protected function counts as a failure and frees what the
-// call held. Listeners ([Breaker.OnStateChange], [Registry.OnStateChange])
-// hear of every change of state, in order, after the breaker's lock is
-// released; [Breaker.Watch] also gives the state they start from.
+// call held; so does a panic in a [Classifier]. Listeners
+// ([Breaker.OnStateChange], [Registry.OnStateChange]) hear of every change of
+// state, in order, after the breaker's lock is released; [Breaker.Watch] also
+// gives the state they start from. A listener that panics on the change a
+// call causes frees that call's trial slot.
+//
+// A half-open period's trial slots are its own: when the breaker changes
+// state, or is [Breaker.Reset], the trials still running hold no slot of the
+// next period, and their outcomes are not counted.
 //
 // # Cost
 //
@@ -53,7 +66,11 @@
 // or read, and a generation counter keeps the outcomes of calls admitted
 // before a change from counting after it. In consecutive mode the closed
 // state is lock-free and reads no clock; a rejection by an open breaker
-// allocates nothing.
+// allocates nothing, and neither do [Breaker.Allow] and [Permit.Done]. A
+// sliding window full of successes records one more without its lock; a
+// time-based one still reads the clock once per call, which a [CoarseClock]
+// (a goroutine of the caller's, given with [WithCoarseClock]) turns into an
+// atomic load.
 //
 // # Telemetry
 //

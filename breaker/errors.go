@@ -12,14 +12,14 @@ import (
 // breaker rejects: open, forced open, or half-open with its trial calls all in
 // flight (which also match [ErrHalfOpenFull]). Those errors also match
 // [policy.ErrRejected], and are of type [*OpenError].
-var ErrOpen = errors.New("breaker is open")
+var ErrOpen = errors.New("breaker: open")
 
 // ErrHalfOpenFull is matched, through errors.Is, by the errors of calls
 // rejected because their breaker is half-open and already runs as many trial
 // calls as it may (HalfOpenMaxRequests). Those errors also match
 // [ErrOpen] and [policy.ErrRejected], and are of type [*OpenError]; this
 // sentinel tells them apart from the rejections of an open breaker.
-var ErrHalfOpenFull = errors.New("breaker is half-open and its trial calls are all in flight")
+var ErrHalfOpenFull = errors.New("breaker: half-open, its trial calls all in flight")
 
 // OpenError is the error of a call that a breaker rejected. Use errors.As to
 // read it, and errors.Is with [ErrOpen], [ErrHalfOpenFull] or
@@ -42,15 +42,33 @@ type OpenError struct {
 	trialAt int64 // NextTrial on the breaker's clock
 }
 
-// Error describes the rejection, with the time left until the next trial.
+// Error describes the rejection, with the time left until the next trial
+// rounded for people to read:
+//
+//	breaker: "payments" is open; next trial in 30s
 func (e *OpenError) Error() string {
 	switch e.State {
 	case HalfOpen:
-		return fmt.Sprintf("breaker %q is half-open and its trial calls are all in flight", e.Name)
+		return fmt.Sprintf("breaker: %q is half-open and its trial calls are all in flight", e.Name)
 	case ForcedOpen:
-		return fmt.Sprintf("breaker %q is forced open", e.Name)
+		return fmt.Sprintf("breaker: %q is forced open", e.Name)
 	}
-	return fmt.Sprintf("breaker %q is open; next trial in %v", e.Name, e.RetryAfter())
+	return fmt.Sprintf("breaker: %q is open; next trial in %v", e.Name, roundForPeople(e.RetryAfter()))
+}
+
+// roundForPeople rounds d to the precision a person reads: whole seconds
+// from 10s, tenths of a second from 1s, milliseconds from 1ms, microseconds
+// below.
+func roundForPeople(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 // Is reports whether target is ErrOpen or policy.ErrRejected (for every

@@ -76,26 +76,28 @@ func ExampleBreaker_Execute() {
 	// true true
 }
 
-// Allow protects code that does not fit in a function: done takes the
-// outcome, and frees what the call holds.
+// Allow protects code that does not fit in a function: the permit's Done
+// takes the outcome, and frees what the call holds.
 func ExampleBreaker_Allow() {
 	cb, err := breaker.New("ledger", breaker.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	done, err := cb.Allow()
+	permit, err := cb.Allow()
 	if err != nil {
 		fmt.Println("rejected:", err)
 		return
 	}
 	err = errors.New("disk full") // the outcome of the protected work
-	done(err)
+	permit.Done(err)
+	permit.Done(err) // a second Done does nothing
 	fmt.Println("failures:", cb.Failures())
 	// Output:
 	// failures: 1
 }
 
-// The seed's manual API, for code ported from it.
+// CanExecute and its records, for code that cannot hold a permit between
+// the start and the end of a call.
 func ExampleBreaker_CanExecute() {
 	cb, err := breaker.New("my_service", breaker.Config{FailureThreshold: 5})
 	if err != nil {
@@ -134,9 +136,9 @@ func ExampleBreaker_OnStateChange() {
 	// mail: open → closed after 0 failures
 }
 
-// Breakers shared by name, as the seed's get_circuit_breaker and
-// @with_circuit_breaker share them. The package-level Get, All, ResetAll and
-// Execute do the same on a default registry.
+// Breakers shared by name: every Get of one name returns the same breaker.
+// The package-level Get, All, ResetAll and Execute do the same on a default
+// registry.
 func Example_registry() {
 	var reg breaker.Registry
 	claude, _ := reg.Get("agent_claude", breaker.Config{FailureThreshold: 8})
@@ -156,4 +158,26 @@ func Example_registry() {
 	// <nil>
 	// agent_claude closed
 	// agent_gpt closed
+}
+
+// A coarse clock shared by the breakers of a program whose time-based
+// windows see many calls: each call reads it with an atomic load instead of
+// the system clock. Stop it once its breakers are done.
+func ExampleWithCoarseClock() {
+	clock, err := breaker.NewCoarseClock(time.Millisecond)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clock.Stop()
+	cb, err := breaker.New("search", breaker.Config{Window: &breaker.Window{Duration: time.Minute}},
+		breaker.WithCoarseClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		_ = cb.Execute(context.Background(), func(context.Context) error { return nil })
+	}
+	fmt.Println("calls in the window:", cb.Status().Calls)
+	// Output:
+	// calls in the window: 3
 }

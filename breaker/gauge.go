@@ -15,11 +15,15 @@ import (
 )
 
 // MetricState is the name of the gauge of breaker states: for each breaker
-// (attribute breaker, its name) and each state (attribute state, the State's
-// String), 1 for the breaker's current state and 0 for the others. It is an
-// observable gauge: its value is read from the breakers at each collection,
-// so it is right at every scrape, not only after changes of state. The
-// Prometheus exporter names it resilience_breaker_state.
+// name (attribute breaker) and each state (attribute state, the State's
+// String), the number of the meter provider's live breakers of that name in
+// that state. With one breaker per name, as names should be, that is 1 for
+// the breaker's current state and 0 for the others. Breakers that share a
+// name add up, so that none hides another: two breakers named "dup", one
+// open and one closed, show open 1 and closed 1. It is an observable gauge:
+// its value is read from the breakers at each collection, so it is right at
+// every scrape, not only after changes of state. The Prometheus exporter
+// names it resilience_breaker_state.
 const MetricState = "resilience.breaker.state"
 
 // The gauge is one observable instrument per meter provider, registered when
@@ -126,22 +130,31 @@ func (set *gaugeSet) remove(id uint64) {
 	}
 }
 
-// observe is the gauge's callback: the current state of each live breaker.
+// observe is the gauge's callback: for each name, the number of live
+// breakers in each state.
 func (set *gaugeSet) observe(_ context.Context, o metric.Observer) error {
+	type tally struct {
+		opts *[numStates]metric.ObserveOption
+		n    [numStates]int64
+	}
 	set.mu.Lock()
-	defer set.mu.Unlock()
+	byName := make(map[string]*tally, len(set.live))
 	for _, p := range set.live {
 		b := p.Value()
 		if b == nil {
 			continue // collected; its cleanup is on its way
 		}
-		cur := b.State()
+		t := byName[b.name]
+		if t == nil {
+			t = &tally{opts: &b.gaugeOpts}
+			byName[b.name] = t
+		}
+		t.n[b.State()]++
+	}
+	set.mu.Unlock()
+	for _, t := range byName {
 		for s := range numStates {
-			var v int64
-			if s == cur {
-				v = 1
-			}
-			o.ObserveInt64(set.gauge, v, b.gaugeOpts[s])
+			o.ObserveInt64(set.gauge, t.n[s], t.opts[s])
 		}
 	}
 	return nil

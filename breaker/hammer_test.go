@@ -72,12 +72,12 @@ func TestHalfOpenHammer(t *testing.T) {
 						case 1:
 							err = b.Execute(context.Background(), func(ctx context.Context) error { return body(ctx, outcome) })
 						case 2:
-							done, aerr := b.Allow()
+							permit, aerr := b.Allow()
 							if err = aerr; err != nil {
 								return
 							}
 							var berr error
-							defer func() { done(berr) }()
+							defer func() { permit.Done(berr) }()
 							defer func() {
 								if v := recover(); v != nil {
 									berr = &policy.PanicError{Value: v}

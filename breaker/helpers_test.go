@@ -74,9 +74,9 @@ func openError(t testing.TB, b *breaker.Breaker) *breaker.OpenError {
 // called with its outcome, and reports whether b admitted it.
 func hold(t testing.TB, b *breaker.Breaker) (release func(error), admitted bool) {
 	t.Helper()
-	done, err := b.Allow()
+	permit, err := b.Allow()
 	if err != nil {
 		return func(error) {}, false
 	}
-	return done, true
+	return permit.Done, true
 }

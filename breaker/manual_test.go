@@ -11,9 +11,11 @@ import (
 
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-func TestManualAPIFollowsTheSeed(t *testing.T) {
+func TestCanExecuteAndItsRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBreaker(t, breaker.Config{FailureThreshold: 2, SuccessThreshold: 1, HalfOpenMaxRequests: 1})
 		for range 2 {
@@ -59,92 +61,124 @@ func TestRecordFailure(t *testing.T) {
 	}
 }
 
-func TestManualRecordFreesTheTrialSlotInAnyState(t *testing.T) {
+func TestManualRecordsFreeTheTrialSlotsOfTheirHalfOpenPeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 2})
+		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 2, SuccessThreshold: 2})
 		trip(t, b, 1)
 		time.Sleep(time.Minute)
-		b.CanExecute()
-		b.CanExecute()
-		b.RecordFailure(errBoom) // reopens; the other trial is still out
+		require.True(t, b.CanExecute())
+		require.True(t, b.CanExecute())
+		assert.Equal(t, 2, b.Status().Trials)
+		b.RecordSuccess() // frees one slot
+		assert.Equal(t, 1, b.Status().Trials)
+		b.RecordFailure(errBoom) // reopens: the half-open period is over
 		wantState(t, b, breaker.Open)
-		if got := b.Status().Trials; got != 1 {
-			t.Fatalf("Trials = %d, want 1", got)
-		}
-		b.RecordSuccess() // arrives while open: frees its slot, counts nothing
-		if got := b.Status().Trials; got != 0 {
-			t.Fatalf("Trials = %d, want 0", got)
-		}
+		assert.Equal(t, 0, b.Status().Trials)
 		b.RecordSuccess() // a record with nothing outstanding frees nothing
-		if got := b.Status().Trials; got != 0 {
-			t.Fatalf("Trials = %d after a spare record", got)
-		}
+		assert.Equal(t, 0, b.Status().Trials)
+		time.Sleep(time.Minute)
+		assert.True(t, b.CanExecute(), "the first trial of the next period")
+		assert.True(t, b.CanExecute(), "the second trial of the next period")
+		assert.False(t, b.CanExecute(), "a trial beyond HalfOpenMaxRequests")
 	})
 }
 
 func TestAllow(t *testing.T) {
-	t.Run("done counts the outcome once", func(t *testing.T) {
+	t.Run("Done counts the outcome once", func(t *testing.T) {
 		b := newBreaker(t, breaker.Config{FailureThreshold: 2})
-		done, err := b.Allow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		done(errBoom)
-		done(errBoom)
-		if got := b.Failures(); got != 1 {
-			t.Fatalf("Failures() = %d after calling done twice, want 1", got)
-		}
+		permit, err := b.Allow()
+		require.NoError(t, err)
+		permit.Done(errBoom)
+		permit.Done(errBoom)
+		assert.Equal(t, 1, b.Failures(), "after calling Done twice")
 	})
-	t.Run("rejected: the error and a harmless done", func(t *testing.T) {
+	t.Run("rejected: the error and a zero permit", func(t *testing.T) {
 		b := newBreaker(t, breaker.Config{FailureThreshold: 1})
 		trip(t, b, 1)
-		done, err := b.Allow()
-		if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, policy.ErrRejected) {
-			t.Fatalf("error %v, want ErrOpen", err)
-		}
-		done(nil)
+		permit, err := b.Allow()
+		assert.ErrorIs(t, err, breaker.ErrOpen)
+		assert.ErrorIs(t, err, policy.ErrRejected)
+		assert.Zero(t, permit)
+		permit.Done(nil)
 		wantState(t, b, breaker.Open)
 	})
-	t.Run("a trial admitted before a change frees its slot", func(t *testing.T) {
+	t.Run("the zero permit records nothing", func(t *testing.T) {
+		var permit breaker.Permit
+		assert.NotPanics(t, func() { permit.Done(errBoom) })
+	})
+	t.Run("a copy frees no slot twice", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1, SuccessThreshold: 5})
+			trip(t, b, 1)
+			time.Sleep(time.Minute)
+			first, err := b.Allow()
+			require.NoError(t, err)
+			copied := first
+			first.Done(nil)
+			second, err := b.Allow() // takes the slot the first trial freed
+			require.NoError(t, err)
+			copied.Done(nil) // the first trial again, through a copy
+			st := b.Status()
+			assert.Equal(t, 1, st.Trials, "the copy freed the second trial's slot")
+			assert.Equal(t, 1, st.Successes, "the copy counted the first trial twice")
+			_, err = b.Allow()
+			assert.ErrorIs(t, err, breaker.ErrHalfOpenFull)
+			second.Done(nil)
+			assert.Equal(t, 2, b.Status().Successes)
+		})
+	})
+	t.Run("a trial of an earlier half-open period frees no slot of this one", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 2, SuccessThreshold: 5})
 			trip(t, b, 1)
 			time.Sleep(time.Minute)
 			first, _ := b.Allow()
 			second, _ := b.Allow()
-			first(errBoom) // reopens
+			first.Done(errBoom) // reopens
 			time.Sleep(time.Minute)
-			if got := b.Status().Trials; got != 1 {
-				t.Fatalf("Trials = %d, want 1: the second trial still runs", got)
-			}
+			assert.Equal(t, 0, b.Status().Trials, "the second trial still runs, but its period is over")
 			third, err := b.Allow()
-			if err != nil {
-				t.Fatalf("first trial of the new half-open state: %v", err)
-			}
-			if _, err := b.Allow(); !errors.Is(err, breaker.ErrHalfOpenFull) {
-				t.Fatalf("error %v: the stale trial must still count against the cap", err)
-			}
-			second(nil) // stale: frees its slot, does not count
-			if st := b.Status(); st.Trials != 1 || st.Successes != 0 {
-				t.Fatalf("status %+v: want 1 trial, no success", st)
-			}
-			third(nil)
-			if got := b.Status().Successes; got != 1 {
-				t.Fatalf("Successes = %d, want 1", got)
-			}
+			require.NoError(t, err, "first trial of the new half-open period")
+			fourth, err := b.Allow()
+			require.NoError(t, err, "second trial of the new half-open period")
+			second.Done(nil) // stale: frees nothing, counts nothing
+			st := b.Status()
+			assert.Equal(t, 2, st.Trials)
+			assert.Equal(t, 0, st.Successes)
+			third.Done(nil)
+			fourth.Done(nil)
+			assert.Equal(t, 2, b.Status().Successes)
+		})
+	})
+	t.Run("Done after Reset frees nothing", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1})
+			trip(t, b, 1)
+			time.Sleep(time.Minute)
+			old, err := b.Allow()
+			require.NoError(t, err)
+			b.Reset()
+			trip(t, b, 1)
+			time.Sleep(time.Minute)
+			trial, err := b.Allow()
+			require.NoError(t, err, "Reset freed the old trial's slot")
+			old.Done(nil)
+			assert.Equal(t, 1, b.Status().Trials, "the old trial freed the new one's slot")
+			trial.Done(nil)
+			assert.Equal(t, 0, b.Status().Trials)
 		})
 	})
 }
 
-// TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial mixes the legacy API with
-// Allow, as code migrating from the seed does: a call admitted by CanExecute
+// TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial mixes CanExecute with
+// Allow, as code that moves from one to the other does: a call admitted by CanExecute
 // while closed, recorded once the breaker is half-open, must not free the slot
 // of a trial that Allow admitted, or the slot is freed twice and the cap on
 // trials is lost for good.
 func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBreaker(t, breaker.Config{FailureThreshold: 1, HalfOpenMaxRequests: 1})
-		if !b.CanExecute() { // a legacy call starts while closed
+		if !b.CanExecute() { // a CanExecute call starts while closed
 			t.Fatal("a closed breaker refused a call")
 		}
 		trip(t, b, 1)
@@ -153,9 +187,9 @@ func TestAManualRecordNeverFreesTheSlotOfAnAllowedTrial(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the trial: %v", err)
 		}
-		b.RecordFailure(errBoom) // the legacy call ends: a failure, which reopens
+		b.RecordFailure(errBoom) // the CanExecute call ends: a failure, which reopens
 		wantState(t, b, breaker.Open)
-		trial(nil) // the trial ends, stale
+		trial.Done(nil) // the trial ends, stale
 		if got := b.Status().Trials; got != 0 {
 			t.Fatalf("Trials = %d once every call ended, want 0", got)
 		}

@@ -71,6 +71,7 @@ func (m *model) move(to breaker.State, now time.Time) {
 	m.state = to
 	m.gen++
 	m.fails, m.successes, m.calls = 0, 0, nil
+	m.trials = 0 // the trials of a half-open period hold no slot of a later one
 }
 
 // admit returns the kind of call admitted, or the rejection's state.
@@ -111,10 +112,10 @@ func (m *model) finish(c inflight, v breaker.Verdict, now time.Time) {
 	slow := m.slowAfter > 0 && now.Sub(c.start) >= m.slowAfter
 	switch c.kind {
 	case "trial":
-		m.trials--
 		if c.gen != m.gen || m.state != breaker.HalfOpen {
-			return
+			return // stale: its slot went with its half-open period
 		}
+		m.trials--
 		if v == breaker.Success && slow {
 			v = breaker.Failure
 		}
@@ -272,7 +273,7 @@ func TestBreakerAgreesWithTheModel(t *testing.T) {
 				now := time.Now()
 				switch rapid.SampledFrom(actions).Draw(t, "action") {
 				case "call":
-					done, err := b.Allow()
+					permit, err := b.Allow()
 					kind, rejected := m.admit(now)
 					if kind == "" {
 						checkRejection(t, err, rejected, m.trialAt.Sub(now))
@@ -281,7 +282,7 @@ func TestBreakerAgreesWithTheModel(t *testing.T) {
 					if err != nil {
 						t.Fatalf("rejected (%v), the model admits a %s call", err, kind)
 					}
-					running = append(running, inflight{done: done, kind: kind, gen: m.gen, start: now})
+					running = append(running, inflight{done: permit.Done, kind: kind, gen: m.gen, start: now})
 				case "end":
 					if len(running) == 0 {
 						continue

@@ -11,8 +11,9 @@ type Option interface {
 }
 
 type options struct {
-	tp trace.TracerProvider
-	mp metric.MeterProvider
+	tp     trace.TracerProvider
+	mp     metric.MeterProvider
+	coarse *CoarseClock
 }
 
 type optionFunc func(*options)

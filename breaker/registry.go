@@ -8,8 +8,7 @@ import (
 	"sync/atomic"
 )
 
-// Registry shares breakers by name, as the seed's global registry does: code
-// that asks for the breaker of "payments" anywhere in a program gets the same
+// Registry shares breakers by name: code that asks for the breaker of "payments" anywhere in a program gets the same
 // one, and so the same view of the dependency's health. The zero Registry is
 // empty and ready to use; the package-level [Get], [All], [ResetAll] and
 // [Execute] use a default one. A Registry is safe for concurrent use and must
@@ -21,7 +20,7 @@ type Registry struct {
 }
 
 // Get returns the registry's breaker named name, creating it with cfg and
-// opts if there is none yet: the seed's get_circuit_breaker. The config
+// opts if there is none yet. The config
 // applies on creation only; later calls get the existing breaker whatever
 // config they pass. Concurrent calls for one name create one breaker. Get
 // fails only when it creates, for the reasons New does.
@@ -49,8 +48,7 @@ func (r *Registry) Get(name string, cfg Config, opts ...Option) (*Breaker, error
 	return b, nil
 }
 
-// All returns the registry's breakers, sorted by name: the seed's
-// get_all_circuit_breakers.
+// All returns the registry's breakers, sorted by name.
 func (r *Registry) All() []*Breaker {
 	r.mu.RLock()
 	all := make([]*Breaker, 0, len(r.breakers))
@@ -62,9 +60,8 @@ func (r *Registry) All() []*Breaker {
 	return all
 }
 
-// ResetAll resets every breaker of the registry (see [Breaker.Reset]): the
-// seed's reset_all_circuit_breakers, for tests. The breakers stay in the
-// registry.
+// ResetAll resets every breaker of the registry (see [Breaker.Reset]), as
+// tests do between cases. The breakers stay in the registry.
 func (r *Registry) ResetAll() {
 	for _, b := range r.All() {
 		b.Reset()
@@ -72,7 +69,7 @@ func (r *Registry) ResetAll() {
 }
 
 // Execute runs fn through the registry's breaker named name, created with the
-// zero Config if need be: the seed's @with_circuit_breaker(name). See
+// zero Config if need be: the one-line way to guard a function by name. See
 // [Breaker.Execute].
 func (r *Registry) Execute(ctx context.Context, name string, fn func(context.Context) error) error {
 	b, err := r.Get(name, Config{})
@@ -141,8 +138,7 @@ func All() []*Breaker { return defaultRegistry.All() }
 func ResetAll() { defaultRegistry.ResetAll() }
 
 // Execute runs fn through the default registry's breaker named name, created
-// with the zero Config if need be: the seed's @with_circuit_breaker(name).
-// See [Registry.Execute].
+// with the zero Config if need be. See [Registry.Execute].
 func Execute(ctx context.Context, name string, fn func(context.Context) error) error {
 	return defaultRegistry.Execute(ctx, name, fn)
 }

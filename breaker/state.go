@@ -66,8 +66,7 @@ type StateChange struct {
 	Counts   // the tallies that led to the change
 }
 
-// Status is a snapshot of a breaker, for health endpoints and debugging: the
-// seed's get_status().
+// Status is a snapshot of a breaker, for health endpoints and debugging.
 type Status struct {
 	Name  string
 	State State // as State returns it
@@ -95,6 +94,7 @@ type Status struct {
 // change when the next call arrives.
 func (b *Breaker) State() State {
 	w := b.word.Load()
+	mustBeMade(w)
 	if s := stateOf(w); s != Open || b.now() < b.openErr.Load().trialAt {
 		return s
 	}
@@ -105,7 +105,7 @@ func (b *Breaker) State() State {
 // [Counts.Failures].
 func (b *Breaker) Failures() int {
 	if b.s.window == nil {
-		if w := b.word.Load(); stateOf(w) == Closed {
+		if w := b.word.Load(); w&liveMask == closedWord {
 			return failsOf(w)
 		}
 	}
@@ -114,6 +114,7 @@ func (b *Breaker) Failures() int {
 
 // Status returns a snapshot of the breaker's state and counts.
 func (b *Breaker) Status() Status {
+	mustBeMade(b.word.Load())
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -15,6 +15,8 @@ import (
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/internal/oteltest"
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -251,4 +253,26 @@ func TestExecuteRecordsTheCallAsAPipelineDoes(t *testing.T) {
 	if got := strings.Join(events, ","); got != "exception,breaker.state_change,breaker.rejected" {
 		t.Errorf("events = %s", got)
 	}
+}
+
+// Breakers that share a name on one meter provider all stay on the state
+// gauge: its points count them, so that none disappears behind another.
+func TestBreakersThatShareANameAllShowOnTheGauge(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	first, err := breaker.New("dup", breaker.Config{FailureThreshold: 1}, breaker.WithMeterProvider(mp))
+	require.NoError(t, err)
+	second, err := breaker.New("dup", breaker.Config{FailureThreshold: 1}, breaker.WithMeterProvider(mp))
+	require.NoError(t, err, "a second breaker of the same name is allowed")
+	call(t, first, fail)
+	wantState(t, first, breaker.Open)
+
+	assert.Equal(t, map[string]int64{"closed": 1, "open": 1, "half-open": 0, "forced-open": 0, "disabled": 0},
+		gauge(t, reader, "dup"), "one breaker open, the other closed")
+	call(t, second, fail)
+	assert.Equal(t, map[string]int64{"closed": 0, "open": 2, "half-open": 0, "forced-open": 0, "disabled": 0},
+		gauge(t, reader, "dup"), "both open")
+	runtime.KeepAlive(first)
+	runtime.KeepAlive(second)
 }

@@ -38,7 +38,11 @@ func (b *Breaker) transitionLocked(to State) change {
 	w := b.resetLocked(to)
 	sc := StateChange{Name: b.name, From: stateOf(w), To: to, Counts: b.countsAt(w)}
 	b.successes, b.trialFailures = 0, 0
-	b.win.reset()
+	// The trials of a half-open period hold no slot of a later one.
+	b.slots.clear()
+	b.manualTrials = 0
+	b.trials.Store(0)
+	b.win.reset(genOf(b.word.Load()))
 	if to != Open && to != HalfOpen {
 		b.trips = 0
 	}
@@ -83,17 +87,21 @@ func (b *Breaker) Disable() { b.set(Disabled) }
 
 // Reset closes the breaker and clears its counts, as if it were new; it also
 // ends ForceOpen and Disable. The outcomes of calls running at the time are
-// not counted.
+// not counted, and the trial calls among them hold no trial slot from then
+// on: a trial that hangs cannot keep a later half-open period from admitting
+// HalfOpenMaxRequests trials.
 func (b *Breaker) Reset() { b.set(Closed) }
 
 func (b *Breaker) set(to State) {
+	mustBeMade(b.word.Load())
 	b.mu.Lock()
 	var ch change
 	if stateOf(b.word.Load()) != to {
 		ch = b.transitionLocked(to)
 	} else if to == Closed {
-		b.win.reset()
+		b.win.setClean(false) // before the new generation: see window.clean
 		b.resetLocked(Closed)
+		b.win.reset(genOf(b.word.Load()))
 		b.trips = 0
 	}
 	b.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/breaker"
+	"github.com/stretchr/testify/require"
 )
 
 // outcomes runs one call per letter: F fails, S succeeds, I is ignored.
@@ -174,12 +175,10 @@ func TestSlowCallsAreCounted(t *testing.T) {
 	t.Run("Allow times the call", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b := newBreaker(t, cfg)
-			done, err := b.Allow()
-			if err != nil {
-				t.Fatal(err)
-			}
+			permit, err := b.Allow()
+			require.NoError(t, err)
 			time.Sleep(time.Second)
-			done(nil)
+			permit.Done(nil)
 			if got := b.Status().SlowCalls; got != 1 {
 				t.Fatalf("SlowCalls = %d, want 1", got)
 			}

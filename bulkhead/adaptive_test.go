@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/bulkhead"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // load drives a bulkhead with a fixed number of workers that call it back to
@@ -170,5 +172,31 @@ func TestAdaptiveLimitStaysWithinFloorAndCeiling(t *testing.T) {
 		if s := b.Stats(); s.Ceiling != 20 {
 			t.Errorf("Stats().Ceiling = %d, want 20", s.Ceiling)
 		}
+	})
+}
+
+// A call whose context is done before it starts never runs the protected
+// function, so its (near zero) latency says nothing of the resource: it takes
+// no permit and teaches the adaptive limit nothing. Under overload, a stream
+// of expired requests would otherwise push the limit up.
+func TestExpiredCallsTeachTheAdaptiveLimitNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustNew(t, "expired", bulkhead.Config{
+			MaxConcurrent: 10,
+			Adaptive:      &bulkhead.Adaptive{InitialLimit: 2, Window: time.Second, MinSamples: 10, Smoothing: 1},
+		})
+		expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+		defer cancel()
+		ran := 0
+		for range 100 { // 10 s of expired requests, 10 a second
+			for range 10 {
+				err := b.Execute(expired, func(context.Context) error { ran++; return nil })
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		require.Zero(t, ran, "the protected function ran")
+		assert.Equal(t, 2, b.Stats().Limit, "the limit moved on calls that never ran")
+		wantIdle(t, b)
 	})
 }

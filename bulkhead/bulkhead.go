@@ -11,7 +11,9 @@ import (
 
 // Bulkhead bounds how many calls run at once, so that one slow dependency
 // cannot take every goroutine, connection or worker with it. A Bulkhead is
-// safe for concurrent use; build one per protected resource, with [New].
+// safe for concurrent use; build one per protected resource, with [New] or
+// [Get]. The zero Bulkhead is not one: taking a permit from it panics with a
+// message that says so.
 //
 // Callers take permits in one of three ways: as a [policy.Policy] in a
 // pipeline ([Bulkhead.Run], or [Bulkhead.Execute] for the bulkhead alone),
@@ -65,10 +67,11 @@ var _ policy.Policy = (*Bulkhead)(nil)
 // They stop reporting once the bulkhead is garbage collected.
 func New(name string, cfg Config, opts ...Option) (*Bulkhead, error) {
 	if name == "" {
-		return nil, invalid("name is empty")
+		return nil, &configError{what: "name is empty"}
 	}
 	cfg, err := cfg.normalize()
 	if err != nil {
+		err.(*configError).name = name
 		return nil, err
 	}
 	var o options
@@ -119,7 +122,10 @@ func (b *Bulkhead) Config() Config {
 func (b *Bulkhead) TryAcquire() bool {
 	for {
 		s := b.state.Load()
-		if s>>32 != 0 || inflightOf(s) >= b.limit.Load() {
+		if lim := b.limit.Load(); s>>32 != 0 || inflightOf(s) >= lim {
+			if lim == 0 { // New sets a limit of at least 1
+				panic(errNotMade)
+			}
 			return false
 		}
 		if b.state.CompareAndSwap(s, s+1) {
@@ -136,6 +142,9 @@ func (b *Bulkhead) Release() {
 	for {
 		s := b.state.Load()
 		if s&inflightMask == 0 {
+			if b.limit.Load() == 0 {
+				panic(errNotMade)
+			}
 			panic("bulkhead: Release without a permit in use")
 		}
 		if s>>32 != 0 {
@@ -195,13 +204,18 @@ func (p *permit) release() {
 // however the rest ends: with a result, an error, a panic or a cancelled
 // context. When every permit is taken it waits in the queue; it refuses the
 // call with a [*RejectedError] when the queue is full or MaxWait runs out,
-// and returns ctx's error when ctx ends the wait.
+// and returns ctx's error when ctx ends the wait. A call whose ctx is done
+// before it starts takes no permit and returns ctx's error at once: it could
+// not run, so it teaches an adaptive limit nothing.
 //
 // Run reports a bulkhead.queued event for every call that joined the queue,
 // with the wait as its Delay (and, when the wait ended without a permit, the
 // error as its Err), and a bulkhead.rejected event, with reason
 // [ReasonQueueFull] or [ReasonMaxWait], for every call it refuses.
 func (b *Bulkhead) Run(ctx context.Context, ex policy.Execution) error {
+	if ctx.Err() != nil {
+		return policy.ContextError(ctx) // a call that cannot start is no sample
+	}
 	if !b.TryAcquire() {
 		waited, queued, err := b.wait(ctx)
 		if queued {
@@ -244,6 +258,9 @@ func (b *Bulkhead) runSampled(ctx context.Context, ex policy.Execution) (err err
 // releases the permit and is raised again. For a function with a result,
 // capture it in fn, or use [policy.Get] with a pipeline that holds b.
 func (b *Bulkhead) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if b.pipeline == nil {
+		panic(errNotMade)
+	}
 	return b.pipeline.Execute(ctx, fn)
 }
 

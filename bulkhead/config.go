@@ -98,8 +98,25 @@ const (
 	defaultBaselineWindows = 100
 )
 
+// configError is an error matching ErrInvalidConfig: what is wrong, in the
+// bulkhead named name.
+type configError struct {
+	name, what string
+}
+
+func (e *configError) Error() string {
+	if e.name == "" {
+		return "bulkhead: " + e.what
+	}
+	return fmt.Sprintf("bulkhead: %q: %s", e.name, e.what)
+}
+
+func (e *configError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// invalid returns the error of an invalid field, whose message starts with
+// the field's name.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	return &configError{what: "Config." + fmt.Sprintf(format, args...)}
 }
 
 // normalize returns cfg with its defaults filled in, or an error naming the

@@ -32,8 +32,8 @@
 //     value, an error, a panic or a cancelled context. This path allocates
 //     nothing when a permit is free.
 //   - By hand, with [Bulkhead.Acquire], which waits as Run does and returns
-//     an idempotent release func: the seed's _resilient_call() context
-//     manager, as "release, err := b.Acquire(ctx); defer release()".
+//     an idempotent release func, for a permit held across code that is
+//     not one function: "release, err := b.Acquire(ctx); defer release()".
 //   - With [Bulkhead.TryAcquire] and [Bulkhead.Release], which never wait and
 //     allocate nothing, for code that has its own plan when the bulkhead is
 //     full (shed load, serve from a cache).

@@ -19,9 +19,14 @@ var ErrFull = errors.New("bulkhead: full")
 // says the protected resource is slow, a full queue that it is swamped.
 var ErrWaitTimeout = errors.New("bulkhead: wait timed out")
 
-// ErrInvalidConfig is matched by the error [New] returns for a [Config] it
-// cannot use. The message names the offending field.
+// ErrInvalidConfig is matched by the error [New] returns for an empty name or
+// a [Config] it cannot use. The message names the bulkhead and the field:
+//
+//	bulkhead: "pool": Config.MaxQueue is -1, want 0 (no queue) to 2147483647
 var ErrInvalidConfig = errors.New("bulkhead: invalid config")
+
+// errNotMade is the panic of the methods of a Bulkhead not made by New.
+var errNotMade = errors.New("bulkhead: Bulkhead not made by New; make one with bulkhead.New or bulkhead.Get")
 
 // The reasons of the bulkhead.rejected event, in its resilience.reason
 // attribute.
@@ -45,9 +50,9 @@ type RejectedError struct {
 // Error says which bulkhead refused the call, and why.
 func (e *RejectedError) Error() string {
 	if e.Cause == ErrWaitTimeout {
-		return fmt.Sprintf("bulkhead %q: no permit within %v", e.Bulkhead, e.MaxWait)
+		return fmt.Sprintf("bulkhead: %q: no permit within %v", e.Bulkhead, e.MaxWait)
 	}
-	return fmt.Sprintf("bulkhead %q: full", e.Bulkhead)
+	return fmt.Sprintf("bulkhead: %q is full", e.Bulkhead)
 }
 
 // Is reports whether target is [policy.ErrRejected].

@@ -38,7 +38,7 @@ func ExampleNew() {
 	fmt.Println(errors.Is(err, bulkhead.ErrWaitTimeout), errors.Is(err, policy.ErrRejected))
 	close(finish)
 	// Output:
-	// bulkhead "search-index": no permit within 50ms
+	// bulkhead: "search-index": no permit within 50ms
 	// true true
 }
 
