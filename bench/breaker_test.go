@@ -126,17 +126,15 @@ func BenchmarkBreakerPermit(b *testing.B) {
 		}),
 		// The permit of Allow belongs to the call it admitted, as gobreaker's
 		// and failsafe-go's do; CanExecute's records do not.
-		// ADAPT: Allow returns a permit value on another branch; when it
-		// lands, this becomes permit, err := cb.Allow(); ...; permit.Done(err).
 		simple("resilience-allow", func(b *testing.B) func(context.Context) error {
 			cb := newBreaker(b)
 			return func(ctx context.Context) error {
-				done, err := cb.Allow()
+				permit, err := cb.Allow()
 				if err != nil {
 					return err
 				}
 				err = op(ctx)
-				done(err)
+				permit.Done(err)
 				return err
 			}
 		}),
