@@ -15,6 +15,7 @@ import (
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/resiliencehttp"
+	"github.com/aragora/resilience/retry"
 	"github.com/aragora/resilience/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -375,24 +376,21 @@ func TestAPanickingClassifierIsReRaisedAndLeavesNothingOpen(t *testing.T) {
 }
 
 func TestAClientCancellingMidRetryGetsItsCancellation(t *testing.T) {
-	first := make(chan struct{}, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		select {
-		case first <- struct{}{}:
-		default:
-		}
-	})
-	var fr fastRetry
-	c := client(t, pipeline(t, fr.policy(t, 5, time.Minute)))
+	srv := newServer(t, failFirst(100, http.StatusServiceUnavailable, "busy", "Retry-After", "30"))
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-first; cancel() }()
+	defer cancel()
+	// The retry is scheduled, with the server's 30s, when the caller gives up.
+	r, err := retry.New(retry.Config{MaxDelay: time.Minute}, retry.WithOnRetry(func(_ string, _ int, d time.Duration) {
+		assert.Equal(t, 30*time.Second, d)
+		cancel()
+	}))
+	require.NoError(t, err)
+	c := client(t, pipeline(t, r))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	start := time.Now()
 	resp, err := c.Do(req)
-	assert.Nil(t, resp)
+	assert.Nil(t, resp, "the parked 503 is closed, not returned")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 10*time.Second, "the wait of 30s ended with the context")
 	assert.EqualValues(t, 1, srv.requests.Load())
