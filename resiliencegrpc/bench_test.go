@@ -35,7 +35,9 @@ func quiet(p *policy.Pipeline) *policy.Pipeline {
 		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
 }
 
-type okHealth struct{ healthpb.UnimplementedHealthServer }
+type okHealth struct {
+	healthpb.UnimplementedHealthServer
+}
 
 func (okHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	return serving, nil
