@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,22 +165,22 @@ func TestAStreamThatFailedAfterAMessageIsNotRetried(t *testing.T) {
 }
 
 func TestTheBreakerTripsOnUnavailableNotOnInvalidArgument(t *testing.T) {
-	var code codes.Code
+	var code atomic.Uint32
 	h := &health{check: func(context.Context, int) (*healthpb.HealthCheckResponse, error) {
-		return nil, status.Error(code, "scripted")
+		return nil, status.Error(codes.Code(code.Load()), "scripted")
 	}}
 	br, err := breaker.New("health", breaker.Config{FailureThreshold: 2, Classifier: resiliencegrpc.BreakerClassifier})
 	require.NoError(t, err)
 	c := dial(t, listen(t, h), resilient(t, pipeline(t, br))...)
 	ctx := context.Background()
 
-	code = codes.InvalidArgument
+	code.Store(uint32(codes.InvalidArgument))
 	for range 5 {
 		_, err := c.Check(ctx, &healthpb.HealthCheckRequest{})
 		assert.Equal(t, codes.InvalidArgument, status.Code(err))
 	}
 	assert.Equal(t, breaker.Closed, br.State())
-	code = codes.Unavailable
+	code.Store(uint32(codes.Unavailable))
 	for range 2 {
 		_, err := c.Check(ctx, &healthpb.HealthCheckRequest{})
 		assert.Equal(t, codes.Unavailable, status.Code(err))

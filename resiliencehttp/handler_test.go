@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,19 +294,18 @@ type policyFunc func(ctx context.Context, ex policy.Execution) error
 func (f policyFunc) Run(ctx context.Context, ex policy.Execution) error { return f(ctx, ex) }
 
 func TestAHandlerRunsOnceEvenUnderARetry(t *testing.T) {
-	var runs int
+	var runs atomic.Int32
 	twice := policyFunc(func(ctx context.Context, ex policy.Execution) error {
 		ex.Next(ctx)
 		return ex.Next(ctx)
 	})
 	srv, c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runs++
-		fmt.Fprint(w, runs)
+		fmt.Fprint(w, runs.Add(1))
 	}), pipeline(t, twice))
 	resp, err := c.Get(srv.URL)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "1", string(b))
-	assert.Equal(t, 1, runs)
+	assert.EqualValues(t, 1, runs.Load())
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,6 +215,8 @@ func TestIdempotencyRules(t *testing.T) {
 			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 			assert.Equal(t, "busy", string(b))
 			assert.EqualValues(t, tc.attempts, srv.requests.Load())
+			mu.Lock()
+			defer mu.Unlock()
 			for _, got := range bodies {
 				assert.Equal(t, "payload", got, "every attempt sends the whole body")
 			}
@@ -251,10 +254,9 @@ func TestAPostIsRetriedWhenItsConnectionCouldNotBeMade(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close()
 
-	var dials int
+	var dials atomic.Int32
 	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials++
-		if dials == 1 {
+		if dials.Add(1) == 1 {
 			addr = dead
 		}
 		var d net.Dialer
@@ -270,7 +272,7 @@ func TestAPostIsRetriedWhenItsConnectionCouldNotBeMade(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "once", string(b))
-	assert.Equal(t, 2, dials)
+	assert.EqualValues(t, 2, dials.Load())
 	assert.EqualValues(t, 1, srv.requests.Load())
 }
 
@@ -291,7 +293,9 @@ func TestTheAttemptHeaderNumbersEachAttempt(t *testing.T) {
 	resp, err := c.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
+	mu.Lock()
 	assert.Equal(t, []string{"1", "2", "3"}, seen)
+	mu.Unlock()
 	assert.Equal(t, http.Header{"Accept": {"text/plain"}}, req.Header, "the caller's request is not modified")
 }
 
