@@ -309,3 +309,30 @@ func TestAHandlerRunsOnceEvenUnderARetry(t *testing.T) {
 	assert.Equal(t, "1", string(b))
 	assert.EqualValues(t, 1, runs.Load())
 }
+
+func TestAWrappedHandlerCanStillFlushAndHijack(t *testing.T) {
+	srv, c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if !assert.NoError(t, err) {
+				return
+			}
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, "first ")
+		require.NoError(t, http.NewResponseController(w).Flush())
+		w.(http.Flusher).Flush()
+		io.WriteString(w, "second")
+	}), pipeline(t))
+	for path, want := range map[string]string{"/flush": "first second", "/hijack": "hijacked"} {
+		resp, err := c.Get(srv.URL + path)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(b))
+	}
+}
