@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -63,7 +64,7 @@ type NotRetriedError struct {
 
 // Error says why the request was not retried, and how it failed.
 func (e *NotRetriedError) Error() string {
-	return "resiliencehttp: not retried, " + e.Reason.Error()[len("resiliencehttp: "):] + ": " + e.Err.Error()
+	return "resiliencehttp: not retried, " + strings.TrimPrefix(e.Reason.Error(), "resiliencehttp: ") + ": " + e.Err.Error()
 }
 
 // Unwrap returns Reason and Err.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,19 +294,45 @@ type policyFunc func(ctx context.Context, ex policy.Execution) error
 func (f policyFunc) Run(ctx context.Context, ex policy.Execution) error { return f(ctx, ex) }
 
 func TestAHandlerRunsOnceEvenUnderARetry(t *testing.T) {
-	var runs int
+	var runs atomic.Int32
 	twice := policyFunc(func(ctx context.Context, ex policy.Execution) error {
 		ex.Next(ctx)
 		return ex.Next(ctx)
 	})
 	srv, c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runs++
-		fmt.Fprint(w, runs)
+		fmt.Fprint(w, runs.Add(1))
 	}), pipeline(t, twice))
 	resp, err := c.Get(srv.URL)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "1", string(b))
-	assert.Equal(t, 1, runs)
+	assert.EqualValues(t, 1, runs.Load())
+}
+
+func TestAWrappedHandlerCanStillFlushAndHijack(t *testing.T) {
+	srv, c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if !assert.NoError(t, err) {
+				return
+			}
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, "first ")
+		require.NoError(t, http.NewResponseController(w).Flush())
+		w.(http.Flusher).Flush()
+		io.WriteString(w, "second")
+	}), pipeline(t))
+	for path, want := range map[string]string{"/flush": "first second", "/hijack": "hijacked"} {
+		resp, err := c.Get(srv.URL + path)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(b))
+	}
 }

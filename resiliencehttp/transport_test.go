@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/resiliencehttp"
+	"github.com/aragora/resilience/retry"
 	"github.com/aragora/resilience/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,6 +222,8 @@ func TestIdempotencyRules(t *testing.T) {
 			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 			assert.Equal(t, "busy", string(b))
 			assert.EqualValues(t, tc.attempts, srv.requests.Load())
+			mu.Lock()
+			defer mu.Unlock()
 			for _, got := range bodies {
 				assert.Equal(t, "payload", got, "every attempt sends the whole body")
 			}
@@ -257,10 +261,9 @@ func TestAPostIsRetriedWhenItsConnectionCouldNotBeMade(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close()
 
-	var dials int
+	var dials atomic.Int32
 	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials++
-		if dials == 1 {
+		if dials.Add(1) == 1 {
 			addr = dead
 		}
 		var d net.Dialer
@@ -276,7 +279,7 @@ func TestAPostIsRetriedWhenItsConnectionCouldNotBeMade(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "once", string(b))
-	assert.Equal(t, 2, dials)
+	assert.EqualValues(t, 2, dials.Load())
 	assert.EqualValues(t, 1, srv.requests.Load())
 }
 
@@ -297,7 +300,9 @@ func TestTheAttemptHeaderNumbersEachAttempt(t *testing.T) {
 	resp, err := c.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
+	mu.Lock()
 	assert.Equal(t, []string{"1", "2", "3"}, seen)
+	mu.Unlock()
 	assert.Equal(t, http.Header{"Accept": {"text/plain"}}, req.Header, "the caller's request is not modified")
 }
 
@@ -382,24 +387,21 @@ func TestAPanickingClassifierIsReRaisedAndLeavesNothingOpen(t *testing.T) {
 }
 
 func TestAClientCancellingMidRetryGetsItsCancellation(t *testing.T) {
-	first := make(chan struct{}, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		select {
-		case first <- struct{}{}:
-		default:
-		}
-	})
-	var fr fastRetry
-	c := client(t, pipeline(t, fr.policy(t, 5, time.Minute)))
+	srv := newServer(t, failFirst(100, http.StatusServiceUnavailable, "busy", "Retry-After", "30"))
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-first; cancel() }()
+	defer cancel()
+	// The retry is scheduled, with the server's 30s, when the caller gives up.
+	r, err := retry.New(retry.Config{MaxDelay: time.Minute}, retry.WithOnRetry(func(_ string, _ int, d time.Duration) {
+		assert.Equal(t, 30*time.Second, d)
+		cancel()
+	}))
+	require.NoError(t, err)
+	c := client(t, pipeline(t, r))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	start := time.Now()
 	resp, err := c.Do(req)
-	assert.Nil(t, resp)
+	assert.Nil(t, resp, "the parked 503 is closed, not returned")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 10*time.Second, "the wait of 30s ended with the context")
 	assert.EqualValues(t, 1, srv.requests.Load())
