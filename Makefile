@@ -22,7 +22,7 @@ BUILD       := build
 # exporters' dependencies), examples (the demo and the end-to-end tests) and
 # bench (the peer benchmarks). The root's ./... does not enter nested
 # modules, so each is named here.
-MODULES     := . otelhooks examples bench
+MODULES     := . otelhooks resiliencegrpc examples bench
 
 # make bench-peers: runs of each peer benchmark, and how long each lasts.
 PEERS_COUNT     ?= 6

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/ratelimit"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -60,13 +61,6 @@ func (e *codeError) Unwrap() error              { return e.err }
 func (e *codeError) GRPCStatus() *status.Status { return status.New(e.code, e.err.Error()) }
 func (e *codeError) ErrorType() string          { return policy.ErrorType(e.err) }
 
-// rateLimited is a rejection that says whether it is a rate limit's, to be
-// answered RESOURCE_EXHAUSTED rather than UNAVAILABLE.
-type rateLimited interface {
-	error
-	RateLimited() bool
-}
-
 // retryAfterer is an error that says when to come back.
 type retryAfterer interface {
 	error
@@ -75,7 +69,7 @@ type retryAfterer interface {
 
 // rejectionCode returns the code a rejection is answered with.
 func rejectionCode(err error) codes.Code {
-	if rl, ok := errors.AsType[rateLimited](err); ok && rl.RateLimited() {
+	if errors.Is(err, ratelimit.ErrRateLimited) {
 		return codes.ResourceExhausted
 	}
 	return codes.Unavailable

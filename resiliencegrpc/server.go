@@ -38,8 +38,8 @@ var errRanTwice = errors.New("resiliencegrpc: a handler runs once per RPC; the p
 // a timeout:
 //
 //   - A rejection (an error matching [policy.ErrRejected]) is answered
-//     RESOURCE_EXHAUSTED when its error says it is a rate limit (it has a
-//     method RateLimited() bool that returns true) and UNAVAILABLE otherwise,
+//     RESOURCE_EXHAUSTED for a rate limit's (an error matching
+//     [ratelimit.ErrRateLimited]) and UNAVAILABLE otherwise,
 //     with a grpc-retry-pushback-ms trailer from its RetryAfter()
 //     time.Duration, or [WithRetryAfter]'s when it has none. The handler
 //     does not run.

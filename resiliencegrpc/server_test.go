@@ -10,6 +10,7 @@ import (
 
 	"github.com/aragora/resilience/bulkhead"
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/ratelimit"
 	"github.com/aragora/resilience/resiliencegrpc"
 	"github.com/aragora/resilience/slo"
 	"github.com/aragora/resilience/timeout"
@@ -84,14 +85,9 @@ func TestLoadSheddingAtTwiceTheLimitLosesNothing(t *testing.T) {
 // limited is a policy that rejects every call as a rate limiter does.
 type limited struct{ wait time.Duration }
 
-func (l limited) Run(context.Context, policy.Execution) error { return rateLimitedError(l) }
-
-type rateLimitedError struct{ wait time.Duration }
-
-func (e rateLimitedError) Error() string             { return "ratelimit: rate limited" }
-func (e rateLimitedError) Is(target error) bool      { return target == policy.ErrRejected }
-func (e rateLimitedError) RateLimited() bool         { return true }
-func (e rateLimitedError) RetryAfter() time.Duration { return e.wait }
+func (l limited) Run(context.Context, policy.Execution) error {
+	return ratelimit.NewRejectedError("limited", 0, l.wait)
+}
 
 func TestARateLimitIsResourceExhaustedWithPushback(t *testing.T) {
 	h := &health{check: failFirst(0, codes.OK)}
@@ -102,13 +98,22 @@ func TestARateLimitIsResourceExhaustedWithPushback(t *testing.T) {
 	assert.Equal(t, []string{"2500"}, trailer.Get(resiliencegrpc.PushbackKey))
 	assert.Zero(t, h.Calls())
 
-	// A client of ours honours it: 2.5s, capped by its MaxDelay.
-	var fr fastRetry
-	c2 := dial(t, listen(t, h, shedding(t, pipeline(t, limited{2500 * time.Millisecond}))...),
-		resilient(t, pipeline(t, fr.policy(t, 1, 20*time.Millisecond)))...)
-	_, err = c2.Check(context.Background(), &healthpb.HealthCheckRequest{})
-	assert.Equal(t, codes.ResourceExhausted, status.Code(err))
-	assert.Equal(t, []time.Duration{20 * time.Millisecond}, fr.Delays())
+	// A client of ours honours a pushback within its MaxDelay, and stops at
+	// once on one beyond it, as on any pause longer than it may wait.
+	for _, tc := range []struct {
+		pushback, maxDelay time.Duration
+		want               []time.Duration
+	}{
+		{50 * time.Millisecond, time.Second, []time.Duration{50 * time.Millisecond}},
+		{2500 * time.Millisecond, 20 * time.Millisecond, nil},
+	} {
+		var fr fastRetry
+		c2 := dial(t, listen(t, h, shedding(t, pipeline(t, limited{tc.pushback}))...),
+			resilient(t, pipeline(t, fr.policy(t, 1, tc.maxDelay)))...)
+		_, err = c2.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		assert.Equal(t, codes.ResourceExhausted, status.Code(err))
+		assert.Equal(t, tc.want, fr.Delays(), "pushback %v, MaxDelay %v", tc.pushback, tc.maxDelay)
+	}
 }
 
 func TestAServerTimeoutCancelsTheHandler(t *testing.T) {

@@ -72,7 +72,7 @@
 //
 //	h, err := resiliencehttp.Handler(mux, p, resiliencehttp.WithMonitor(monitor))
 //
-// A rejection is answered 429 when its error has a method RateLimited() bool
-// that returns true; the rate limiter's errors say so. Any other rejection
-// is answered 503.
+// A rejection is answered 429 when its error matches
+// [ratelimit.ErrRateLimited], as the errors of package ratelimit and of the
+// Redis-backed limiter do. Any other rejection is answered 503.
 package resiliencehttp

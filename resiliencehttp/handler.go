@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/ratelimit"
 	"github.com/aragora/resilience/retry"
 )
 
@@ -25,8 +26,8 @@ type handler struct {
 //
 //   - A rejection (an error matching [policy.ErrRejected], such as a full
 //     bulkhead's) is answered 503 Service Unavailable, or 429 Too Many
-//     Requests when the error says it is a rate limit (it has a method
-//     RateLimited() bool that returns true), with a Retry-After of the
+//     Requests for a rate limit's (an error matching
+//     [ratelimit.ErrRateLimited]), with a Retry-After of the
 //     rejection's RetryAfter() time.Duration, or [WithRetryAfter]'s when it
 //     has none. h does not run.
 //   - A time limit that runs out before h wrote its response header is
@@ -135,7 +136,7 @@ func (sw *serveWriter) respond(err error) (policy.Outcome, bool) {
 	switch {
 	case outcome == policy.Rejected:
 		code = http.StatusServiceUnavailable
-		if rl, ok := errors.AsType[rateLimited](err); ok && rl.RateLimited() {
+		if errors.Is(err, ratelimit.ErrRateLimited) {
 			code = http.StatusTooManyRequests
 		}
 		wait := sw.h.cfg.retryAfter
@@ -148,13 +149,6 @@ func (sw *serveWriter) respond(err error) (policy.Outcome, bool) {
 	}
 	http.Error(sw.w, http.StatusText(code), code)
 	return outcome, true
-}
-
-// rateLimited is a rejection that says whether it is a rate limit's, to be
-// answered 429 rather than 503.
-type rateLimited interface {
-	error
-	RateLimited() bool
 }
 
 // retryAfterer is an error that says when to come back.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aragora/resilience/bulkhead"
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/ratelimit"
 	"github.com/aragora/resilience/resiliencehttp"
 	"github.com/aragora/resilience/slo"
 	"github.com/aragora/resilience/timeout"
@@ -113,14 +114,9 @@ func TestLoadSheddingAtTwiceTheBulkheadsLimit(t *testing.T) {
 // limited is a policy that rejects every call as a rate limiter does.
 type limited struct{ wait time.Duration }
 
-func (l limited) Run(context.Context, policy.Execution) error { return rateLimitedError(l) }
-
-type rateLimitedError struct{ wait time.Duration }
-
-func (e rateLimitedError) Error() string             { return "ratelimit: rate limited" }
-func (e rateLimitedError) Is(target error) bool      { return target == policy.ErrRejected }
-func (e rateLimitedError) RateLimited() bool         { return true }
-func (e rateLimitedError) RetryAfter() time.Duration { return e.wait }
+func (l limited) Run(context.Context, policy.Execution) error {
+	return ratelimit.NewRejectedError("limited", 0, l.wait)
+}
 
 func TestARateLimitRejectionIs429WithItsRetryAfter(t *testing.T) {
 	srv, c := serve(t, http.NotFoundHandler(), pipeline(t, limited{wait: 2500 * time.Millisecond}))
