@@ -46,6 +46,7 @@ const (
 	AttrStateTo   = attribute.Key("resilience.state.to")   // a state change's To
 	AttrReason    = attribute.Key("resilience.reason")     // an event's Reason
 	AttrErrorType = attribute.Key("error.type")            // ErrorType of the error
+	AttrHedge     = attribute.Key("resilience.hedge")      // true on a hedged attempt's span
 	attrStack     = attribute.Key("exception.stacktrace")  // a panic's stack
 )
 
@@ -243,7 +244,7 @@ func (s *state) endExecution(err error) {
 		return
 	}
 	if s.exec.recording {
-		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts)))
+		span.SetAttributes(a.outcome[outcome], AttrAttempts.Int(int(s.attempts.Load())))
 		switch {
 		case outcome == Panic:
 			RecordError(span, err)
@@ -267,6 +268,9 @@ func (s *state) startAttempt(ctx context.Context, n int) (context.Context, attem
 		}
 		ctx, at.span = t.Start(ctx, s.p.attrs.attemptName, opts...)
 		at.recording = at.span.IsRecording()
+		if s.hedged && at.recording {
+			at.span.SetAttributes(AttrHedge.Bool(true))
+		}
 	}
 	at.ctx = ctx
 	if s.tel.metrics {
