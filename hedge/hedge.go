@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aragora/resilience/internal/durfmt"
@@ -128,9 +129,9 @@ func Get[T any](ctx context.Context, h *Hedge, fn func(context.Context) (T, erro
 }
 
 // Run implements [policy.Policy]: it runs the rest of the pipeline in a
-// branch of the execution, on a goroutine of its own, and starts hedged
-// branches as [New] describes. It returns once every attempt it started has
-// returned.
+// branch of the execution, on the caller's goroutine, and starts hedged
+// branches, each on a goroutine of its own, as [New] describes. It returns
+// once every attempt it started has returned.
 func (h *Hedge) Run(ctx context.Context, ex policy.Execution) error {
 	if h == nil || h.pipeline == nil {
 		return ErrNotBuilt
@@ -141,35 +142,40 @@ func (h *Hedge) Run(ctx context.Context, ex policy.Execution) error {
 	b := h.cfg.budget
 	b.begin()
 	defer b.end()
-	r := race{
-		h:        h,
-		ex:       ex,
-		ctx:      ctx,
-		results:  make(chan outcome, h.cfg.maxHedges+1),
-		branches: make([]branch, 0, h.cfg.maxHedges+1),
-		winner:   -1,
-	}
+	r := &race{h: h, ex: ex, ctx: ctx, winner: -1, last: -1}
+	r.branches = r.buf[:0]
 	return r.run()
 }
 
-// race is one execution of a Hedge: its attempts, each in a branch.
+// race is one execution of a Hedge: its attempts, each in a branch. The
+// first runs on the caller's goroutine; a timer's function starts the hedged
+// ones, so that an execution whose first attempt answers in time starts no
+// goroutine. mu guards what the caller's goroutine, the timer's and the
+// branches' results share, including the use of ex.
 type race struct {
-	h        *Hedge
-	ex       policy.Execution
-	ctx      context.Context
-	results  chan outcome
+	h     *Hedge
+	ex    policy.Execution
+	ctx   context.Context
+	delay time.Duration
+	timer *time.Timer
+	buf   [2]branch // the branches of the usual execution, hedged once
+
+	mu       sync.Mutex
 	branches []branch
-	pending  int  // branches whose Next has not returned
-	hedges   int  // hedged branches started
-	refused  bool // the budget refused a hedge: no more in this execution
-	winner   int  // the branch that won, or -1
-	last     int  // the last branch that failed, or -1
-	panicked bool // a policy inside the hedge panicked outside an attempt
+	done     chan struct{} // a token per hedged branch that finished; made with the first
+	pending  int           // hedged branches whose Next has not returned
+	hedges   int           // hedged branches started
+	refused  bool          // the budget refused a hedge: no more in this execution
+	closed   bool          // the execution is ending: no more hedges
+	winner   int           // the branch that won, or -1
+	last     int           // the last branch that failed, or -1
+	panicked bool          // a policy inside the hedge panicked outside an attempt
 	panicVal any
 }
 
 type branch struct {
 	ex     policy.Execution
+	ctx    context.Context
 	cancel context.CancelCauseFunc
 	start  time.Time
 	hedged bool // holds a share of the budget until it returns
@@ -185,31 +191,58 @@ type outcome struct {
 }
 
 func (r *race) run() error {
-	h := r.h
-	r.last = -1
-	r.start(false)
-	delay := h.Delay()
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
+	r.delay = r.h.Delay()
+	r.mu.Lock()
+	first := r.fork(false)
+	b, ctx := r.branches[first].ex, r.branches[first].ctx
+	r.timer = time.AfterFunc(r.delay, r.tick)
+	r.mu.Unlock()
+	o := r.next(first, b, ctx)
+	r.timer.Stop()
+
+	r.mu.Lock()
+	r.finished(o)
 	for r.pending > 0 {
-		select {
-		case o := <-r.results:
-			r.finished(o)
-		case <-timer.C:
-			if r.canHedge() {
-				r.hedge(delay, "delay")
-				if r.canHedge() {
-					timer.Reset(delay)
-				}
-			}
-		}
+		r.mu.Unlock()
+		<-r.done // a hedged branch has finished
+		r.mu.Lock()
 	}
+	r.closed = true
+	r.mu.Unlock()
 	return r.end()
 }
 
-// finished takes the outcome of a branch whose Next has returned.
+// tick is the timer's function: it starts a hedged branch, and arms the
+// timer again while hedges remain.
+func (r *race) tick() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.canHedge() || r.pending == 0 && r.branches[0].done {
+		return // nothing is running late
+	}
+	r.hedge(r.delay, "delay")
+	if r.canHedge() {
+		r.timer.Reset(r.delay)
+	}
+}
+
+// next runs branch i's Next, turning a panic of a policy inside the hedge
+// (the core recovers those of the function) into an outcome, raised again
+// on the caller's goroutine once every branch has returned.
+func (r *race) next(i int, b policy.Execution, ctx context.Context) (o outcome) {
+	o.i = i
+	defer func() {
+		if v := recover(); v != nil {
+			o.panicked, o.value = true, v
+		}
+	}()
+	o.err = b.Next(ctx)
+	return o
+}
+
+// finished takes the outcome of a branch whose Next has returned; r.mu is
+// held.
 func (r *race) finished(o outcome) {
-	r.pending--
 	b := &r.branches[o.i]
 	b.done, b.err = true, o.err
 	if b.hedged {
@@ -240,48 +273,50 @@ func (r *race) finished(o outcome) {
 	}
 }
 
+// canHedge reports whether another hedged branch may start; r.mu is held.
 func (r *race) canHedge() bool {
-	return r.winner < 0 && !r.panicked && !r.refused && r.hedges < r.h.cfg.maxHedges && r.ctx.Err() == nil
+	return !r.closed && r.winner < 0 && !r.panicked && !r.refused &&
+		r.hedges < r.h.cfg.maxHedges && r.ctx.Err() == nil
 }
 
-// start forks a branch and runs the rest of the pipeline in it, on a
-// goroutine of its own, and returns the number reserved for its attempt.
-func (r *race) start(hedged bool) int {
-	actx, cancel := context.WithCancelCause(r.ctx)
-	b := r.ex.Fork(hedged)
-	n := r.ex.Attempts()
-	i := len(r.branches)
-	r.branches = append(r.branches, branch{ex: b, cancel: cancel, start: time.Now(), hedged: hedged})
-	r.pending++
-	go func() {
-		o := outcome{i: i}
-		defer func() {
-			if v := recover(); v != nil {
-				// A policy inside the hedge panicked outside an attempt (the
-				// core recovers those): raised again on the caller's
-				// goroutine once every branch has returned.
-				o.panicked, o.value = true, v
-			}
-			r.results <- o
-		}()
-		o.err = b.Next(actx)
-	}()
-	return n
+// fork adds a branch, with a context of its own, and returns its index;
+// r.mu is held.
+func (r *race) fork(hedged bool) int {
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.branches = append(r.branches, branch{
+		ex: r.ex.Fork(hedged), ctx: ctx, cancel: cancel, start: time.Now(), hedged: hedged,
+	})
+	return len(r.branches) - 1
 }
 
-// hedge starts a hedged branch, when the budget allows it, and reports it.
+// hedge starts a hedged branch on a goroutine of its own, when the budget
+// allows it, and reports it; r.mu is held.
 func (r *race) hedge(delay time.Duration, reason string) {
 	if !r.h.cfg.budget.acquire() {
 		r.refused = true
 		r.ex.Report(policy.Event{Kind: policy.EventHedgeBudgetExhausted, Attempt: r.ex.Attempts()})
 		return
 	}
+	if r.done == nil {
+		r.done = make(chan struct{}, r.h.cfg.maxHedges)
+	}
 	r.hedges++
-	n := r.start(true)
+	r.pending++
+	i := r.fork(true)
+	n := r.ex.Attempts()
+	b, ctx, done := r.branches[i].ex, r.branches[i].ctx, r.done
+	go func() {
+		o := r.next(i, b, ctx)
+		r.mu.Lock()
+		r.pending--
+		r.finished(o)
+		r.mu.Unlock()
+		done <- struct{}{}
+	}()
 	r.ex.Report(policy.Event{Kind: policy.EventHedge, Attempt: n, Delay: delay, Reason: reason})
 }
 
-// stop cancels the branches still running: they lost.
+// stop cancels the branches still running: they lost; r.mu is held.
 func (r *race) stop() {
 	for i := range r.branches {
 		if !r.branches[i].done {
@@ -309,11 +344,12 @@ func (r *race) end() error {
 		}
 		r.ex.Join(b.ex, i == win)
 	}
+	err := r.branches[win].err
 	if r.panicked {
 		panic(r.panicVal)
 	}
 	for _, v := range discard {
 		r.h.cfg.discard(v)
 	}
-	return r.branches[win].err
+	return err
 }
