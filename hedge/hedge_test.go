@@ -13,6 +13,7 @@ import (
 	"github.com/aragora/resilience/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 var errUpstream = errors.New("upstream failed")
@@ -335,4 +336,28 @@ func TestAZeroHedgeSaysToBuildItWithNew(t *testing.T) {
 			assert.Equal(t, "hedge", h.Name())
 		})
 	}
+}
+
+// Losers that take time to notice their cancellation are waited for: no
+// goroutine of the execution outlives it.
+func TestNothingOutlivesTheExecution(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		h := mustNew(t, hedge.WithDelay(10*time.Millisecond), hedge.WithMaxHedges(3), roomy(t))
+		var returned atomic.Int32
+		v, err := hedge.Get(context.Background(), h, func(ctx context.Context) (int, error) {
+			defer returned.Add(1)
+			n := policy.Attempt(ctx)
+			if n == 4 {
+				return n, nil
+			}
+			<-ctx.Done()
+			time.Sleep(time.Duration(n) * 50 * time.Millisecond) // slow to give up
+			return 0, ctx.Err()
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 4, v)
+		assert.Equal(t, int32(4), returned.Load(), "every attempt had returned when Get did")
+		goleak.VerifyNone(t, before)
+	})
 }
