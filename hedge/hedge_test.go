@@ -11,6 +11,8 @@ import (
 
 	"github.com/aragora/resilience/hedge"
 	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/retry"
+	"github.com/aragora/resilience/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -359,5 +361,40 @@ func TestNothingOutlivesTheExecution(t *testing.T) {
 		assert.Equal(t, 4, v)
 		assert.Equal(t, int32(4), returned.Load(), "every attempt had returned when Get did")
 		goleak.VerifyNone(t, before)
+	})
+}
+
+// In the usual pipeline, a retry outside the hedge and a per-attempt timeout
+// inside it: every retry is hedged, every hedged attempt has its own limit,
+// and attempts are numbered in the order they started.
+func TestAHedgeBetweenARetryAndAPerAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := retry.New(retry.Config{MaxRetries: 1, BaseDelay: 10 * time.Millisecond, Jitter: retry.NoJitter})
+		require.NoError(t, err)
+		to, err := timeout.New(150 * time.Millisecond)
+		require.NoError(t, err)
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond))
+		p := policy.MustNew("layered", r, h, to)
+
+		var mu sync.Mutex
+		var seen []int
+		start := time.Now()
+		v, err := policy.Get(context.Background(), p, func(ctx context.Context) (int, error) {
+			n := policy.Attempt(ctx)
+			mu.Lock()
+			seen = append(seen, n)
+			mu.Unlock()
+			if n < 3 { // the first execution's two attempts time out
+				<-ctx.Done()
+				return 0, ctx.Err()
+			}
+			return n, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 3, v, "the retry's first attempt, number 3")
+		assert.Equal(t, []int{1, 2, 3}, seen)
+		// Attempt 1 times out at 150ms (attempt 2, hedged at 100ms, at 250ms);
+		// the retry waits 10ms and attempt 3 answers at once.
+		assert.Equal(t, 260*time.Millisecond, time.Since(start))
 	})
 }
