@@ -44,6 +44,12 @@
 // deadline returns a [*DeadlineError], which lets the policy that set that
 // deadline (a timeout) end the execution as its own.
 //
+// A policy that runs the rest of the pipeline several times at once, as a
+// hedging policy does, gives each run a branch of its own with
+// [Execution.Fork]: attempts that run concurrently, each an attempt span with
+// its own result, joined back with [Execution.Join]. A sequential execution
+// never pays for branches.
+//
 // A [Pipeline] is built with [New]; a nil *Pipeline runs nothing and returns
 // [ErrNilPipeline].
 //

@@ -184,6 +184,8 @@ func Get[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T, e
 // runner is the user's function as the core calls it.
 type runner interface {
 	run(ctx context.Context) error
+	fork() runner   // a runner of the same function with a result of its own
+	adopt(b runner) // take b's result, b being a fork of this runner
 }
 
 // resultRunner is a runner with a value: the one Get makes.
@@ -196,6 +198,8 @@ type resultRunner interface {
 type funcRunner func(context.Context) error
 
 func (f funcRunner) run(ctx context.Context) error { return f(ctx) }
+func (f funcRunner) fork() runner                  { return f }
+func (f funcRunner) adopt(runner)                  {}
 
 type getRunner[T any] struct {
 	fn  func(context.Context) (T, error)
@@ -207,6 +211,10 @@ func (g *getRunner[T]) run(ctx context.Context) error {
 	g.val = v
 	return err
 }
+
+func (g *getRunner[T]) fork() runner { return &getRunner[T]{fn: g.fn} }
+
+func (g *getRunner[T]) adopt(b runner) { g.val = b.(*getRunner[T]).val }
 
 func (g *getRunner[T]) result() any { return g.val }
 
@@ -241,13 +249,41 @@ func hasNil(t reflect.Type) bool {
 
 // state is one execution's: what the policies share and what telemetry needs.
 // It is pooled, so an execution allocates nothing of its own.
+//
+// A branch (Execution.Fork) is a state of its own for attempts that run at
+// the same time as others: it shares the execution's pipeline, telemetry and
+// span, and counts its attempts in the execution's state (top), while its
+// result and its panic are its own until Join.
 type state struct {
 	p        *Pipeline
 	tel      *telemetry // nil when telemetry is off
 	run      runner
-	attempts int32
+	attempts atomic.Int32 // attempts started; in a branch, unused (see top)
 	exec     execSpan
 	panicErr *PanicError // set when fn panicked
+	top      *state      // in a branch, the execution's state; nil in it
+	first    int32       // in a branch, the number reserved for its first attempt until it starts
+	hedged   bool        // in a branch, its attempts are hedged ones
+}
+
+// counter returns the count of the execution's attempts.
+func (s *state) counter() *atomic.Int32 {
+	if s.top != nil {
+		return &s.top.attempts
+	}
+	return &s.attempts
+}
+
+// nextAttempt returns the number of the attempt about to start.
+func (s *state) nextAttempt() int {
+	if s.top == nil {
+		return int(s.attempts.Add(1))
+	}
+	if n := s.first; n != 0 {
+		s.first = 0
+		return int(n)
+	}
+	return int(s.top.attempts.Add(1))
 }
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
@@ -291,8 +327,7 @@ func (s *state) attempt(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ContextError(ctx)
 	}
-	s.attempts++
-	n := int(s.attempts)
+	n := s.nextAttempt()
 	ctx = attemptContext(ctx, n)
 	if s.tel == nil {
 		return s.guarded(ctx)

@@ -24,7 +24,9 @@ type Policy interface {
 // Execution is a policy's handle on one execution of a [Pipeline]. It is a
 // small value: passing or copying it allocates nothing. It is valid only until
 // the Run call it was given to returns, and its methods must not be called
-// from more than one goroutine at a time.
+// from more than one goroutine at a time. A policy that runs attempts at the
+// same time, as a hedging policy does, gives each its own handle with
+// [Execution.Fork].
 type Execution struct {
 	s   *state
 	idx int // index of the policy holding this handle
@@ -51,9 +53,61 @@ func (ex Execution) Name() string {
 	return ex.s.p.name
 }
 
-// Attempts returns the number of attempts started so far in this execution.
+// Attempts returns the number of attempts started so far in this execution,
+// in all its branches, counting the numbers that [Execution.Fork] reserved.
 func (ex Execution) Attempts() int {
-	return int(ex.s.attempts)
+	return int(ex.s.counter().Load())
+}
+
+// Fork returns the handle of a new branch of the execution, for a policy
+// that runs the rest of the pipeline several times at once, as a hedging
+// policy does. The branch's Next runs the policies after this one and the
+// function, as ex.Next does, on any goroutine and concurrently with other
+// branches, while ex and each branch stay used by one goroutine at a time.
+//
+// A branch has a result of its own (its Result and SetResult, which the
+// policies inside it see) and a panic of its own. Its attempts are attempts
+// of the execution: each is an attempt span, numbered in the execution's
+// count, and the number of its first attempt is reserved now, so that
+// branches are numbered in the order they were forked. When hedged is true,
+// its attempt spans carry resilience.hedge=true.
+//
+// The policy must call [Execution.Join] for every branch it forked, once the
+// branch's Next has returned and before its own Run returns. Forking
+// allocates nothing beyond a pooled state, and, in an execution started by
+// [Get], the branch's result.
+func (ex Execution) Fork(hedged bool) Execution {
+	s := ex.s
+	top := s.top
+	if top == nil {
+		top = s
+	}
+	b := statePool.Get().(*state)
+	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged
+	b.run = s.run.fork()
+	b.first = top.attempts.Add(1)
+	return Execution{s: b, idx: ex.idx}
+}
+
+// Join ends branch b, forked from ex, after its Next has returned. When win
+// is true, b's result becomes ex's, the value [Get] returns. A panic in b
+// becomes ex's, raised again by Execute once the outermost policy has
+// returned. b must not be used after Join. Join does nothing when b is not a
+// branch.
+func (ex Execution) Join(b Execution, win bool) {
+	bs := b.s
+	if bs == nil || bs.top == nil || bs == ex.s {
+		return
+	}
+	s := ex.s
+	if win {
+		s.run.adopt(bs.run)
+	}
+	if bs.panicErr != nil && s.panicErr == nil {
+		s.panicErr = bs.panicErr
+	}
+	*bs = state{}
+	statePool.Put(bs)
 }
 
 // Result returns the value of the last attempt when the execution was started
@@ -104,12 +158,13 @@ const (
 	EventBulkheadRejected                          // a bulkhead refused the call: Reason
 	EventBulkheadQueued                            // a call waited for a bulkhead permit: Delay (the wait)
 	EventFallback                                  // a fallback replaced the result: Err (what it replaced)
-	EventHedge                                     // a hedged attempt was started: Attempt, Delay
+	EventHedge                                     // a hedged attempt was started: Attempt, Delay, Reason ("delay" or "failure")
 	EventSLOAlert                                  // an SLO alert changed state: From, To
 	EventRateLimitRejected                         // a rate limiter refused the call: Reason, Delay (until a permit is free)
 	EventRateLimitWaited                           // a call waited for a rate limiter's permit: Delay (the wait)
 	EventRateLimitBackend                          // a shared rate limiter changed backend: From, To (such as "redis", "local")
 	EventThrottleRejected                          // an adaptive throttle refused the call locally: Reason
+	EventHedgeBudgetExhausted                      // a hedge budget refused a hedged attempt: Attempt (attempts so far)
 	numEventKinds
 )
 
@@ -129,6 +184,7 @@ var eventNames = [numEventKinds]string{
 	EventRateLimitWaited:      "ratelimit.waited",
 	EventRateLimitBackend:     "ratelimit.backend_change",
 	EventThrottleRejected:     "throttle.rejected",
+	EventHedgeBudgetExhausted: "hedge.budget_exhausted",
 }
 
 // String returns the event's name, such as "retry" or "breaker.rejected".

@@ -46,6 +46,7 @@ const (
 	AttrStateTo   = attribute.Key("resilience.state.to")   // a state change's To
 	AttrReason    = attribute.Key("resilience.reason")     // an event's Reason
 	AttrErrorType = attribute.Key("error.type")            // ErrorType of the error
+	AttrHedge     = attribute.Key("resilience.hedge")      // true on a hedged attempt's span
 	attrStack     = attribute.Key("exception.stacktrace")  // a panic's stack
 )
 
@@ -292,7 +293,7 @@ func (s *state) endExecution(err error) {
 		outcome, err = Panic, s.panicErr
 	}
 	if span := s.exec.span; s.exec.recording {
-		if n := int(s.attempts); n <= precomputed {
+		if n := int(s.attempts.Load()); n <= precomputed {
 			span.SetAttributes(a.execEnd[outcome][n]...)
 		} else {
 			span.SetAttributes(execAttrs(a.pipeline, a.outcome[outcome], n)...)
@@ -322,6 +323,9 @@ func (s *state) startAttempt(ctx context.Context) (context.Context, attemptSpan)
 		ctx, at.span = s.tel.tracer.Start(ctx, s.p.attrs.attemptName, s.p.attrs.spanStart...)
 		at.recording = at.span.IsRecording()
 		if at.recording {
+			if s.hedged {
+				at.span.SetAttributes(AttrHedge.Bool(true))
+			}
 			ctx = withAttemptSpan(ctx, at.span)
 		}
 	}

@@ -61,7 +61,7 @@ func TestAFallbackValueMayBeTheNilOfAnInterfaceOrPointer(t *testing.T) {
 		pg, err := timeout.Get(context.Background(), time.Second,
 			func(ctx context.Context) (*page, error) {
 				<-ctx.Done()
-				return &page{}, ctx.Err()
+				return &page{next: "2"}, ctx.Err()
 			},
 			timeout.WithFallbackValue(func(context.Context, error) (*page, error) { return nil, nil }))
 		assert.NoError(t, err)

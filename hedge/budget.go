@@ -1,0 +1,63 @@
+package hedge
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Budget bounds the hedged attempts of many executions together, so that
+// hedging cannot double the load on a dependency that is slow for everyone:
+// hedged attempts in flight may not exceed a share of the executions in
+// flight, with a floor for quiet times. It is Envoy's retry budget applied to
+// hedges. Share one between the hedges that call the same dependency with
+// [WithBudget]. A Budget is safe for concurrent use.
+type Budget struct {
+	executions atomic.Int64 // executions running through the hedges that share it
+	hedges     atomic.Int64 // hedged attempts running
+	percent    float64
+	min        int64
+}
+
+// DefaultBudgetPercent and DefaultBudgetMin are the budget of a [Hedge] built
+// without [WithBudget]: hedged attempts in flight up to 10% of its executions
+// in flight, and at least 1.
+const (
+	DefaultBudgetPercent = 10
+	DefaultBudgetMin     = 1
+)
+
+// NewBudget returns a budget that allows hedged attempts in flight up to
+// percent of the executions in flight, and at least minHedges. percent must
+// be in [0, 100] and minHedges 0 or more, not both zero.
+func NewBudget(percent float64, minHedges int) (*Budget, error) {
+	if !(percent >= 0 && percent <= 100) {
+		return nil, fmt.Errorf("hedge: budget percent is %v; want a number in [0, 100]", percent)
+	}
+	if minHedges < 0 {
+		return nil, fmt.Errorf("hedge: budget minHedges is %d; want 0 or more", minHedges)
+	}
+	if percent == 0 && minHedges == 0 {
+		return nil, fmt.Errorf("hedge: budget percent and minHedges are both zero, which allows no hedge")
+	}
+	return &Budget{percent: percent, min: int64(minHedges)}, nil
+}
+
+// InFlight returns the executions and the hedged attempts in flight.
+func (b *Budget) InFlight() (executions, hedges int) {
+	return int(b.executions.Load()), int(b.hedges.Load())
+}
+
+func (b *Budget) begin() { b.executions.Add(1) }
+func (b *Budget) end()   { b.executions.Add(-1) }
+
+// acquire takes a share for one hedged attempt, when one is free.
+func (b *Budget) acquire() bool {
+	limit := max(b.min, int64(float64(b.executions.Load())*b.percent/100))
+	if b.hedges.Add(1) > limit {
+		b.hedges.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (b *Budget) release() { b.hedges.Add(-1) }

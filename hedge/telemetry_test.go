@@ -1,0 +1,76 @@
+package hedge_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aragora/resilience/hedge"
+	"github.com/aragora/resilience/internal/oteltest"
+	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+func attrs(kvs []attribute.KeyValue) map[attribute.Key]any {
+	m := map[attribute.Key]any{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value.AsInterface()
+	}
+	return m
+}
+
+func TestEachHedgedAttemptIsAnAttemptSpanAndAHedgeEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spans := tracetest.NewSpanRecorder()
+		reader := sdkmetric.NewManualReader()
+		// The default budget allows one hedge in flight: the second is refused.
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), hedge.WithName("search-hedge"))
+		p := policy.MustNew("search", h).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))),
+			policy.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+
+		v, err := policy.Get(context.Background(), p, sleepy(time.Hour, 150*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+
+		var exec map[attribute.Key]any
+		var events []string
+		attempts := map[int64]map[attribute.Key]any{}
+		for _, s := range spans.Ended() {
+			switch s.Name() {
+			case "search execute":
+				exec = attrs(s.Attributes())
+				for _, e := range s.Events() {
+					a := attrs(e.Attributes)
+					events = append(events, e.Name+" "+a[policy.AttrPolicy].(string))
+					if e.Name == "hedge" {
+						assert.Equal(t, int64(2), a[policy.AttrAttempt])
+						assert.Equal(t, 0.1, a[policy.AttrDelay])
+						assert.Equal(t, "delay", a[policy.AttrReason])
+					}
+				}
+			case "search attempt":
+				a := attrs(s.Attributes())
+				attempts[a[policy.AttrAttempt].(int64)] = a
+			}
+		}
+		require.NotNil(t, exec)
+		assert.Equal(t, "success", exec[policy.AttrOutcome])
+		assert.Equal(t, int64(2), exec[policy.AttrAttempts])
+		assert.Equal(t, []string{"hedge search-hedge", "hedge.budget_exhausted search-hedge"}, events)
+		require.Len(t, attempts, 2)
+		assert.Nil(t, attempts[1][policy.AttrHedge], "the first attempt is not a hedge")
+		assert.Equal(t, "hedge_lost", attempts[1][policy.AttrErrorType], "the loser says why it ended")
+		assert.Equal(t, true, attempts[2][policy.AttrHedge])
+		assert.Equal(t, "success", attempts[2][policy.AttrOutcome])
+
+		counts := oteltest.Int64s(t, reader, policy.MetricEvents, "policy", "event")
+		assert.Equal(t, map[string]int64{"search-hedge hedge": 1, "search-hedge hedge.budget_exhausted": 1}, counts)
+	})
+}
