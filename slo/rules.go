@@ -389,9 +389,9 @@ func (g *generator) alertGroup() RuleGroup {
 			conds = append(conds, c+"\n)")
 		}
 		grp.Rules = append(grp.Rules, Rule{
-			Alert:  AlertName,
-			Expr:   strings.Join(conds, "\nor\n"),
-			For:    g.s.AlertFor,
+			Alert: AlertName,
+			Expr:  strings.Join(conds, "\nor\n"),
+			For:   g.s.AlertFor,
 			// The SLO's labels make each alert rule unique, as promtool
 			// wants; the expression's result carries them anyway.
 			Labels: g.with(LabelSeverity, sev.String(), "severity", sev.String()),
