@@ -183,7 +183,15 @@ func PrometheusRules(slos ...PrometheusSLO) (RuleFile, error) {
 				return RuleFile{}, fmt.Errorf("%w: slo %q: sloth_id %q is generated twice", ErrInvalid, s.Name, g.id)
 			}
 			seen[g.id] = true
-			f.Groups = append(f.Groups, g.sliGroup(), g.metaGroup(), g.alertGroup())
+			// One group, in dependency order: every rule reads what the
+			// rules before it recorded at the same evaluation, so that an
+			// alert fires at the evaluation that sees the burn, as a
+			// Monitor alerts at the call that makes it.
+			grp := RuleGroup{Name: "resilience-slo-" + g.id}
+			grp.Rules = append(grp.Rules, g.sliRules()...)
+			grp.Rules = append(grp.Rules, g.metaRules()...)
+			grp.Rules = append(grp.Rules, g.alertRules()...)
+			f.Groups = append(f.Groups, grp)
 		}
 	}
 	return f, nil
@@ -294,10 +302,10 @@ func (g *generator) recordName(w int) string {
 	return "slo:sli_error:ratio_rate" + windowNames[w]
 }
 
-func (g *generator) sliGroup() RuleGroup {
-	grp := RuleGroup{Name: "sloth-slo-sli-recordings-" + g.id}
+func (g *generator) sliRules() []Rule {
+	var rs []Rule
 	for w := range numWindows {
-		grp.Rules = append(grp.Rules, Rule{
+		rs = append(rs, Rule{
 			Record: g.recordName(w),
 			Expr:   g.errorRatio(promDuration(g.lengths[w])),
 			Labels: g.with(LabelWindow, promDuration(g.lengths[w])),
@@ -305,14 +313,14 @@ func (g *generator) sliGroup() RuleGroup {
 	}
 	if g.s.Objective.AlertMinCalls > 0 {
 		for _, r := range rules {
-			grp.Rules = append(grp.Rules, Rule{
+			rs = append(rs, Rule{
 				Record: "slo:sli_calls:increase" + windowNames[r.long],
 				Expr:   "sum(increase(" + g.callsSeries() + "[" + promDuration(g.lengths[r.long]) + "]))",
 				Labels: g.with(LabelWindow, promDuration(g.lengths[r.long])),
 			})
 		}
 	}
-	return grp
+	return rs
 }
 
 // pipelineSel selects the pipeline's series with more matchers.
@@ -354,25 +362,22 @@ func leRegexp(threshold time.Duration) string {
 	return q
 }
 
-func (g *generator) metaGroup() RuleGroup {
+func (g *generator) metaRules() []Rule {
 	per := func(w int) string {
 		return g.recordName(w) + g.windowSel(w) + "\n/ on(" + LabelID + ", " + LabelSLO + ", " + LabelService + ") group_left\nslo:error_budget:ratio" + g.sel
 	}
-	return RuleGroup{
-		Name: "sloth-slo-meta-recordings-" + g.id,
-		Rules: []Rule{
-			{Record: "slo:objective:ratio", Expr: "vector(" + float(g.target) + ")", Labels: g.with()},
-			{Record: "slo:error_budget:ratio", Expr: "vector(" + float(g.budget) + ")", Labels: g.with()},
-			{Record: "slo:time_period:days", Expr: "vector(" + float(g.lengths[winSLO].Hours()/24) + ")", Labels: g.with()},
-			{Record: "slo:current_burn_rate:ratio", Expr: per(win5m), Labels: g.with()},
-			{Record: "slo:period_burn_rate:ratio", Expr: per(winSLO), Labels: g.with()},
-			{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + g.sel, Labels: g.with()},
-		},
+	return []Rule{
+		{Record: "slo:objective:ratio", Expr: "vector(" + float(g.target) + ")", Labels: g.with()},
+		{Record: "slo:error_budget:ratio", Expr: "vector(" + float(g.budget) + ")", Labels: g.with()},
+		{Record: "slo:time_period:days", Expr: "vector(" + float(g.lengths[winSLO].Hours()/24) + ")", Labels: g.with()},
+		{Record: "slo:current_burn_rate:ratio", Expr: per(win5m), Labels: g.with()},
+		{Record: "slo:period_burn_rate:ratio", Expr: per(winSLO), Labels: g.with()},
+		{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + g.sel, Labels: g.with()},
 	}
 }
 
-func (g *generator) alertGroup() RuleGroup {
-	grp := RuleGroup{Name: "sloth-slo-alerts-" + g.id}
+func (g *generator) alertRules() []Rule {
+	var rs []Rule
 	for _, sev := range []Alert{AlertPage, AlertTicket} {
 		var conds []string
 		for _, r := range rules {
@@ -388,7 +393,7 @@ func (g *generator) alertGroup() RuleGroup {
 			}
 			conds = append(conds, c+"\n)")
 		}
-		grp.Rules = append(grp.Rules, Rule{
+		rs = append(rs, Rule{
 			Alert: AlertName,
 			Expr:  strings.Join(conds, "\nor\n"),
 			For:   g.s.AlertFor,
@@ -396,12 +401,11 @@ func (g *generator) alertGroup() RuleGroup {
 			// wants; the expression's result carries them anyway.
 			Labels: g.with(LabelSeverity, sev.String(), "severity", sev.String()),
 			Annotations: map[string]string{
-				"summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} is burning its error budget too fast",
-				"title":   "(" + sev.String() + ") {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is too fast.",
+				"summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}}: the error budget burns too fast (" + sev.String() + ")",
 			},
 		})
 	}
-	return grp
+	return rs
 }
 
 // float writes f as PromQL reads it back, exactly.
