@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // This file generates Prometheus rules that compute, from the metrics every
@@ -147,14 +148,17 @@ var windowNames = [winSLO]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
 //
 // It fails, with an error matching [ErrInvalid] that names the SLO and the
 // field, when a Service or Name is empty, an objective is invalid, a latency
-// threshold is no bucket boundary, AlertFor is negative, or two SLOs share a
-// sloth_id.
+// threshold is no bucket boundary, AlertFor is negative, a name is not UTF-8,
+// or two SLOs share a sloth_id.
 func PrometheusRules(slos ...PrometheusSLO) (RuleFile, error) {
 	var f RuleFile
 	seen := map[string]bool{}
 	for i, s := range slos {
 		if s.Service == "" || s.Name == "" {
 			return RuleFile{}, fmt.Errorf("%w: PrometheusSLO %d: Service and Name are required", ErrInvalid, i)
+		}
+		if !utf8.ValidString(s.Service + s.Name + s.Pipeline) {
+			return RuleFile{}, fmt.Errorf("%w: PrometheusSLO %d: Service, Name and Pipeline must be UTF-8, as Prometheus's label values are", ErrInvalid, i)
 		}
 		obj, err := s.Objective.normalize()
 		if err != nil {
