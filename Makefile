@@ -11,6 +11,7 @@
 #   make backends-up    start Jaeger and Prometheus on 127.0.0.1 (backends-down stops them)
 #   make e2e            the end-to-end tests, against running backends
 #   make jaeger         build the Jaeger binary, once per version, into the user's cache
+#   make slo-rules      rewrite examples/prometheus/slo-rules.yml, the demo's SLO rules
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -28,7 +29,7 @@ JAEGER_VERSION := $(shell awk '$$1 == "github.com/jaegertracing/jaeger" { print 
 JAEGER         ?= $(CACHE_DIR)/jaeger-$(JAEGER_VERSION)
 export JAEGER
 
-.PHONY: test vet unit bench lint cover jaeger backends-up backends-down e2e test-e2e demo
+.PHONY: test vet unit bench lint cover jaeger backends-up backends-down e2e test-e2e demo slo-rules
 
 test: vet unit test-e2e
 
@@ -58,7 +59,7 @@ backends-down:
 # The end-to-end tests, against backends already running: they fail, saying
 # how to start them, when one does not answer.
 e2e:
-	cd examples && $(GO) test -tags e2e -race -count=1 -timeout 2m -v ./e2e/
+	cd examples && $(GO) test -tags e2e -race -count=1 -timeout 4m -v ./e2e/
 
 # make test's share: start the backends (using any already running), run the
 # end-to-end tests, and stop what was started here, pass or fail.
@@ -72,6 +73,11 @@ demo:
 	@if curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:13133/status 2>/dev/null; then \
 		export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318; fi; \
 	cd examples && $(GO) run ./demo $(DEMO_FLAGS)
+
+# The rules Prometheus loads (scripts/backends.sh): generated from the demo's
+# objectives in Go; a test of examples/cmd/slo-rules fails when they are stale.
+slo-rules:
+	cd examples && $(GO) run ./cmd/slo-rules -o prometheus/slo-rules.yml
 
 bench:
 	@mkdir -p $(BUILD)
