@@ -34,7 +34,8 @@ const (
 // upstream is back. The demo's objective lasts 12 hours, so its alert
 // windows are a sixtieth of the workbook's (the page reads 1m and 5s, or 6m
 // and 30s): the alert fires within seconds and resolves about 30s after the
-// outage, when the outage leaves the 30s window.
+// outage, when the outage leaves the 30s window. While the upstream is down,
+// every query of the Grafana dashboard must return data.
 func TestSLOAlertInPrometheus(t *testing.T) {
 	requirePrometheus(t)
 	eventually(t, 10*time.Second, "Prometheus has loaded the SLO rules", func(ctx context.Context) error {
@@ -49,6 +50,7 @@ func TestSLOAlertInPrometheus(t *testing.T) {
 	svc, err := demoapp.New(demoapp.DefaultConfig(), up, nil)
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
+	require.NoError(t, svc.Start(context.Background())) // the health checks, for the dashboard's panel
 	svc.Register(mux)
 	lis, err := net.Listen("tcp", metricsAddr)
 	require.NoError(t, err, "cannot serve /metrics where Prometheus scrapes it (is another end-to-end run going on?)")
@@ -88,6 +90,10 @@ func TestSLOAlertInPrometheus(t *testing.T) {
 	require.Len(t, burn, 1, "the burn rate over the 5m window's sixtieth")
 	inProcess, _ := svc.SLO.Snapshot().Availability.BurnRate(5 * time.Second)
 	t.Logf("burn rate over 5s: %s in Prometheus, %.1f in the monitor", burn[0].value(), inProcess)
+
+	t.Run("every query of the dashboard returns data during the outage", func(t *testing.T) {
+		checkDashboard(t, demoapp.DefaultConfig().Name)
+	})
 
 	up.SetDown(false)
 	t.Logf("the outage lasted %v", time.Since(down).Round(time.Millisecond))
