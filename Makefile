@@ -12,6 +12,7 @@
 #   make e2e            the end-to-end tests, against running backends
 #   make jaeger         build the Jaeger binary, once per version, into the user's cache
 #   make slo-rules      rewrite examples/prometheus/slo-rules.yml, the demo's SLO rules
+#   make pictures       redraw the README's pictures (docs/pictures) from an end-to-end run
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -29,7 +30,7 @@ JAEGER_VERSION := $(shell awk '$$1 == "github.com/jaegertracing/jaeger" { print 
 JAEGER         ?= $(CACHE_DIR)/jaeger-$(JAEGER_VERSION)
 export JAEGER
 
-.PHONY: test vet unit bench lint cover jaeger backends-up backends-down e2e test-e2e demo slo-rules
+.PHONY: test vet unit bench lint cover jaeger backends-up backends-down e2e test-e2e demo slo-rules pictures
 
 test: vet unit test-e2e
 
@@ -78,6 +79,17 @@ demo:
 # objectives in Go; a test of examples/cmd/slo-rules fails when they are stale.
 slo-rules:
 	cd examples && $(GO) run ./cmd/slo-rules -o prometheus/slo-rules.yml
+
+# The README's pictures, drawn from what an end-to-end run reads back: a
+# trace from Jaeger, an outage's breaker state and SLO burn from Prometheus.
+PICTURES_DATA := $(abspath $(BUILD)/pictures)
+pictures: jaeger
+	@mkdir -p $(PICTURES_DATA)
+	@BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh up
+	@status=0; (cd examples && E2E_PICTURES_DIR=$(PICTURES_DATA) $(GO) test -tags e2e -count=1 -timeout 4m \
+		-run 'TestEndToEnd|TestSLOAlertInPrometheus' ./e2e/) || status=$$?; \
+	BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh down; exit $$status
+	cd examples && $(GO) run ./cmd/pictures -in $(PICTURES_DATA) -out ../docs/pictures
 
 bench:
 	@mkdir -p $(BUILD)

@@ -96,13 +96,15 @@ func TestSLOAlertInPrometheus(t *testing.T) {
 	})
 
 	up.SetDown(false)
-	t.Logf("the outage lasted %v", time.Since(down).Round(time.Millisecond))
+	back := time.Now()
+	t.Logf("the outage lasted %v", back.Sub(down).Round(time.Millisecond))
 	eventually(t, 90*time.Second, "the page resolves after the upstream is back", func(ctx context.Context) error {
 		if st, err := pageState(ctx); err != nil || st != "" {
 			return fmt.Errorf("page %q (%v)", st, err)
 		}
 		return nil
 	})
+	savePictureOutage(t, down, back)
 }
 
 // requirePrometheus fails the test, saying how to start it, when Prometheus

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -18,7 +19,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // The files the tests write and cmd/pictures reads, in one directory.
@@ -98,7 +98,7 @@ var (
 	}
 )
 
-// DrawTrace draws t's waterfall as an SVG file: one bar per span, the
+// DrawTrace draws t's waterfall into file, SVG or PNG by its extension: one bar per span, the
 // execution's events marked on its bar, failed spans in red.
 func DrawTrace(t Trace, file string) error {
 	if len(t.Spans) == 0 {
@@ -145,7 +145,7 @@ func DrawTrace(t Trace, file string) error {
 	return save(file, 9*vg.Inch, vg.Length(1.2+0.45*float64(n))*vg.Inch, [][]*plot.Plot{{p}})
 }
 
-// DrawOutage draws o as an SVG file: the breaker's state above, the burn
+// DrawOutage draws o into file, SVG or PNG by its extension: the breaker's state above, the burn
 // rates against the page thresholds below, the outage and the page shaded.
 func DrawOutage(o Outage, file string) error {
 	if len(o.Breaker.Points) == 0 || len(o.Burn) == 0 {
@@ -156,7 +156,7 @@ func DrawOutage(o Outage, file string) error {
 	top.Y.Label.Text = "breaker"
 	top.Y.Min, top.Y.Max = -0.2, 2.2
 	top.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "closed"}, {Value: 1, Label: "half-open"}, {Value: 2, Label: "open"}})
-	if err := shade(top, []Range{{0, o.End}}, 0, 2.2, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x22}); err != nil {
+	if err := shade(top, []Range{{0, o.End}}, 0, 2.2, color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x30}); err != nil {
 		return err
 	}
 	steps, err := plotter.NewLine(xys(o.Breaker.Points))
@@ -169,7 +169,7 @@ func DrawOutage(o Outage, file string) error {
 	top.Add(steps)
 
 	bottom := plot.New()
-	bottom.X.Label.Text = "seconds from the start of the outage (shaded); the page alert firing is hatched in grey"
+	bottom.X.Label.Text = "seconds from the start of the outage (shaded); the page alert firing in grey"
 	bottom.Y.Label.Text = "burn rate"
 	high := 15.0
 	for _, s := range o.Burn {
@@ -177,10 +177,10 @@ func DrawOutage(o Outage, file string) error {
 			high = max(high, pt.V)
 		}
 	}
-	if err := shade(bottom, []Range{{0, o.End}}, 0, high*1.05, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x22}); err != nil {
+	if err := shade(bottom, []Range{{0, o.End}}, 0, high*1.05, color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x30}); err != nil {
 		return err
 	}
-	if err := shade(bottom, o.Page, 0, high*1.05, color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0x33}); err != nil {
+	if err := shade(bottom, o.Page, 0, high*1.05, color.NRGBA{R: 0x55, G: 0x55, B: 0x55, A: 0x30}); err != nil {
 		return err
 	}
 	for i, s := range o.Burn {
@@ -255,9 +255,13 @@ func shade(p *plot.Plot, rs []Range, y0, y1 float64, c color.Color) error {
 	return nil
 }
 
-// save draws plots, a grid of rows, into an SVG file of the given size.
+// save draws plots, a grid of rows, into a file of the given size, in the
+// format its extension names (svg, png…).
 func save(file string, w, h vg.Length, plots [][]*plot.Plot) error {
-	img := vgsvg.New(w, h)
+	img, err := draw.NewFormattedCanvas(w, h, strings.TrimPrefix(filepath.Ext(file), "."))
+	if err != nil {
+		return err
+	}
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
 	canvases := plot.Align(plots, tiles, dc)

@@ -45,12 +45,12 @@ func TestDrawOutage(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "outage.svg")
 	o := pictures.Outage{
 		End:     5,
-		Breaker: pictures.Series{Name: "upstream", Points: []pictures.Point{{-3, 0}, {1, 2}, {10, 1}, {11, 0}}},
+		Breaker: pictures.Series{Name: "upstream", Points: []pictures.Point{{T: -3, V: 0}, {T: 1, V: 2}, {T: 10, V: 1}, {T: 11, V: 0}}},
 		Burn: []pictures.Series{
-			{Name: "Prometheus, 5s", Points: []pictures.Point{{-3, 0}, {2, 80}, {12, 0}}},
-			{Name: "monitor, 5s", Points: []pictures.Point{{-3, 0}, {2, 78}, {12, 0}}},
+			{Name: "Prometheus, 5s", Points: []pictures.Point{{T: -3, V: 0}, {T: 2, V: 80}, {T: 12, V: 0}}},
+			{Name: "monitor, 5s", Points: []pictures.Point{{T: -3, V: 0}, {T: 2, V: 78}, {T: 12, V: 0}}},
 		},
-		Page: []pictures.Range{{2, 30}},
+		Page: []pictures.Range{{From: 2, To: 30}},
 	}
 	require.NoError(t, pictures.DrawOutage(o, file))
 	svg := read(t, file)
@@ -63,7 +63,7 @@ func TestDrawOutage(t *testing.T) {
 
 func TestSaveLoad(t *testing.T) {
 	file := filepath.Join(t.TempDir(), pictures.OutageFile)
-	in := pictures.Outage{End: 4, Breaker: pictures.Series{Name: "b", Points: []pictures.Point{{1, 2}}}}
+	in := pictures.Outage{End: 4, Breaker: pictures.Series{Name: "b", Points: []pictures.Point{{T: 1, V: 2}}}}
 	require.NoError(t, pictures.Save(file, in))
 	var out pictures.Outage
 	require.NoError(t, pictures.Load(file, &out))
