@@ -13,6 +13,8 @@
 #   make backends-up    start Jaeger and Prometheus on 127.0.0.1 (backends-down stops them)
 #   make e2e            the end-to-end tests, against running backends
 #   make jaeger         build the Jaeger binary, once per version, into the user's cache
+#   make slo-rules      rewrite examples/prometheus/slo-rules.yml, the demo's SLO rules
+#   make pictures       redraw the README's pictures (docs/pictures) from an end-to-end run
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -35,7 +37,7 @@ JAEGER_VERSION := $(shell awk '$$1 == "github.com/jaegertracing/jaeger" { print 
 JAEGER         ?= $(CACHE_DIR)/jaeger-$(JAEGER_VERSION)
 export JAEGER
 
-.PHONY: test vet unit bench bench-smoke bench-peers lint cover jaeger backends-up backends-down e2e test-e2e demo
+.PHONY: test vet unit bench bench-smoke bench-peers lint cover jaeger backends-up backends-down e2e test-e2e demo slo-rules pictures
 
 test: vet unit test-e2e
 
@@ -71,7 +73,7 @@ backends-down:
 # The end-to-end tests, against backends already running: they fail, saying
 # how to start them, when one does not answer.
 e2e:
-	cd examples && $(GO) test -tags e2e -race -count=1 -timeout 2m -v ./e2e/
+	cd examples && $(GO) test -tags e2e -race -count=1 -timeout 4m -v ./e2e/
 
 # make test's share: start the backends (using any already running), run the
 # end-to-end tests, and stop what was started here, pass or fail.
@@ -85,6 +87,22 @@ demo:
 	@if curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:13133/status 2>/dev/null; then \
 		export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318; fi; \
 	cd examples && $(GO) run ./demo $(DEMO_FLAGS)
+
+# The rules Prometheus loads (scripts/backends.sh): generated from the demo's
+# objectives in Go; a test of examples/cmd/slo-rules fails when they are stale.
+slo-rules:
+	cd examples && $(GO) run ./cmd/slo-rules -o prometheus/slo-rules.yml
+
+# The README's pictures, drawn from what an end-to-end run reads back: a
+# trace from Jaeger, an outage's breaker state and SLO burn from Prometheus.
+PICTURES_DATA := $(abspath $(BUILD)/pictures)
+pictures: jaeger
+	@mkdir -p $(PICTURES_DATA)
+	@BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh up
+	@status=0; (cd examples && E2E_PICTURES_DIR=$(PICTURES_DATA) $(GO) test -tags e2e -count=1 -timeout 4m \
+		-run 'TestEndToEnd|TestSLOAlertInPrometheus' ./e2e/) || status=$$?; \
+	BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh down; exit $$status
+	cd examples && $(GO) run ./cmd/pictures -in $(PICTURES_DATA) -out ../docs/pictures
 
 bench:
 	@mkdir -p $(BUILD)

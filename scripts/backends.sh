@@ -4,6 +4,9 @@
 # and the tests). Both bind 127.0.0.1 only, keep their data in memory or in a
 # temporary directory, and are stopped by the PIDs this script recorded.
 #
+# Prometheus evaluates the demo's SLO rules (examples/prometheus/slo-rules.yml)
+# every second.
+#
 #   scripts/backends.sh up       start what is not running yet, wait until ready
 #   scripts/backends.sh down     stop what "up" started (and nothing else)
 #   scripts/backends.sh status   say what answers on the ports
@@ -99,7 +102,11 @@ start_prometheus() {
 		say "no Prometheus: install Debian's package (apt-get install -y --no-install-recommends prometheus)"
 		return 1
 	fi
-	local data
+	local data rules="$root/examples/prometheus/slo-rules.yml"
+	if [[ ! -s $rules ]]; then
+		say "no SLO rules at $rules: run (cd examples && go run ./cmd/slo-rules -o prometheus/slo-rules.yml)"
+		return 1
+	fi
 	data="$(mktemp -d "${TMPDIR:-/tmp}/resilience-prometheus.XXXXXX")"
 	echo "$data" >"$dir/prometheus.data"
 	cat >"$dir/prometheus.yml" <<-EOF
@@ -107,6 +114,10 @@ start_prometheus() {
 		global:
 		  scrape_interval: 1s
 		  scrape_timeout: 1s
+		  evaluation_interval: 1s
+		# The demo service's SLO rules (examples/cmd/slo-rules writes them).
+		rule_files:
+		  - '$rules'
 		scrape_configs:
 		  - job_name: resilience-demo
 		    static_configs:
@@ -181,7 +192,7 @@ up)
 	cat >&2 <<-EOF
 		backends: ready
 		  Jaeger      $jaeger_query  (API: $jaeger_query/api/services; OTLP: http://$host:4318, grpc $host:4317)
-		  Prometheus  $prom_url/graph  (scrapes $demo_target and $e2e_target every second)
+		  Prometheus  $prom_url/graph  (scrapes $demo_target and $e2e_target every second; SLO alerts: $prom_url/alerts)
 	EOF
 	;;
 down)

@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	defer closeSpans()
 
 	mux := http.NewServeMux()
-	setupOpts := []otelhooks.Option{otelhooks.WithServiceName("resilience-demo"), otelhooks.WithServeMux(mux)}
+	setupOpts := []otelhooks.Option{otelhooks.WithServiceName(demoapp.ServiceName), otelhooks.WithServeMux(mux)}
 	if spans != nil {
 		setupOpts = append(setupOpts, otelhooks.WithSpanWriter(spans))
 	}

@@ -111,13 +111,16 @@ type jaegerTrace struct {
 type jaegerSpan struct {
 	SpanID        string `json:"spanID"`
 	OperationName string `json:"operationName"`
+	StartTime     int64  `json:"startTime"` // µs since the epoch
+	Duration      int64  `json:"duration"`  // µs
 	References    []struct {
 		RefType string `json:"refType"`
 		SpanID  string `json:"spanID"`
 	} `json:"references"`
 	Tags []jaegerKV `json:"tags"`
 	Logs []struct {
-		Fields []jaegerKV `json:"fields"`
+		Timestamp int64      `json:"timestamp"` // µs since the epoch
+		Fields    []jaegerKV `json:"fields"`
 	} `json:"logs"`
 }
 

@@ -142,6 +142,9 @@ func checkTraces(t *testing.T, r run) {
 				tr, err = getTrace(ctx, tt.traceID, 2+tt.attempts) // root, execution, attempts
 				return err
 			})
+			if tt.name == "failed" {
+				savePictureTrace(t, tr)
+			}
 			var root, exec jaegerSpan
 			var attempts []jaegerSpan
 			for _, s := range tr.Spans {

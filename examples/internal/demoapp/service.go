@@ -39,8 +39,11 @@ type Config struct {
 // two retries 50ms and 100ms apart (jittered), a breaker that opens after 5
 // consecutive failures for 5s and closes after 2 good trials, at most 4 calls
 // in flight with 8 more waiting up to 200ms, and an objective of 99% of calls
-// succeeding, 99% of them within 250ms, over an hour, that alerts only once a
-// rule's long window holds 20 calls.
+// succeeding, 99% of them within 250ms, over 12 hours, that alerts only once
+// a rule's long window holds 20 calls. A demo lasts minutes, so its
+// objective's window is short: its alert windows are a sixtieth of the SRE
+// workbook's (5s for 5m, 1m for 1h), which the Prometheus of make
+// backends-up, scraping every second, evaluates too.
 func DefaultConfig() Config {
 	return Config{
 		Name:      "upstream",
@@ -48,8 +51,21 @@ func DefaultConfig() Config {
 		Retry:     retry.Config{MaxRetries: 2, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second},
 		Breaker:   breaker.Config{FailureThreshold: 5, SuccessThreshold: 2, HalfOpenMaxRequests: 2, Cooldown: 5 * time.Second},
 		Bulkhead:  bulkhead.Config{MaxConcurrent: 4, MaxQueue: 8, MaxWait: 200 * time.Millisecond},
-		Objective: slo.Objective{Availability: 0.99, Latency: 250 * time.Millisecond, Window: time.Hour, AlertMinCalls: 20},
+		Objective: slo.Objective{Availability: 0.99, Latency: 250 * time.Millisecond, Window: 12 * time.Hour, AlertMinCalls: 20},
 	}
+}
+
+// ServiceName is the service name of the demo's telemetry, and the service
+// of its SLO rules.
+const ServiceName = "resilience-demo"
+
+// PrometheusSLOs are the objectives of a service of configuration cfg, as
+// Prometheus judges them over every replica: cmd/slo-rules writes their rules,
+// which scripts/backends.sh loads. An alert fires once its condition has held
+// for 2s (two evaluations of that Prometheus), so that it is seen pending
+// first.
+func PrometheusSLOs(cfg Config) []slo.PrometheusSLO {
+	return []slo.PrometheusSLO{{Service: ServiceName, Name: cfg.Name, Objective: cfg.Objective, AlertFor: 2 * time.Second}}
 }
 
 // RejectedByHeader is the response header that names the policy that refused
