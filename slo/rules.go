@@ -229,7 +229,7 @@ func checkThreshold(threshold time.Duration, buckets []float64) error {
 }
 
 func seconds(s float64) string {
-	return time.Duration(math.Round(s * float64(time.Second))).String()
+	return formatWindow(time.Duration(math.Round(s * float64(time.Second))))
 }
 
 // generator writes the rules of one indicator of one SLO.

@@ -149,12 +149,12 @@ func TestPrometheusRulesRefuses(t *testing.T) {
 		{"no name", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Name = "" })}, "Service and Name are required"},
 		{"not UTF-8", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Pipeline = "\xff" })}, "must be UTF-8"},
 		{"bad objective", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Availability = 1 })}, "Objective.Availability is 1"},
-		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m0s"},
+		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m;"},
 		{"negative for", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.AlertFor = -time.Second })}, "AlertFor is -1s"},
 		{"threshold between buckets", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Latency = 300 * time.Millisecond })},
 			"Objective.Latency is 300ms, which is no bucket boundary of the execution histogram (the nearest are 250ms and 500ms)"},
 		{"threshold above every bucket", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Latency = 2 * time.Minute })},
-			"(the largest is 1m0s)"},
+			"(the largest is 1m)"},
 		{"threshold below every bucket", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) {
 			s.Objective.Latency = 50 * time.Millisecond
 			s.Buckets = []float64{0.1, 1}
