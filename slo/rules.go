@@ -94,14 +94,15 @@ type RuleFile struct {
 	Groups []RuleGroup
 }
 
-// RuleGroup is a group of rules, evaluated together at Prometheus's
+// RuleGroup is a group of rules, evaluated in order at Prometheus's
 // evaluation interval.
 type RuleGroup struct {
 	Name  string
 	Rules []Rule
 }
 
-// Rule is a recording rule (Record set) or an alerting rule (Alert set).
+// Rule is a recording rule (Record set) or an alerting rule (Alert set):
+// the record or alert, expr, for, labels and annotations of a rule file.
 type Rule struct {
 	Record      string
 	Alert       string
@@ -119,7 +120,10 @@ var windowNames = [winSLO]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
 // PrometheusRules returns the recording and alerting rules that compute the
 // objectives of slos over every replica's metrics, as a [Monitor] computes
 // them in one process. For each indicator of each SLO (availability, and
-// latency when the objective sets a threshold), three groups:
+// latency when the objective sets a threshold), one group named
+// resilience-slo-<sloth_id>, whose rules come in the order they read each
+// other, so that every rule sees what the rules before it recorded at the
+// same evaluation:
 //
 //   - the error ratio over each window, slo:sli_error:ratio_rate5m …
 //     slo:sli_error:ratio_rate3d (the workbook's names; the lengths scale
