@@ -91,24 +91,24 @@ type PrometheusSLO struct {
 // RuleFile is a Prometheus rule file: what [PrometheusRules] returns and its
 // WriteTo method writes.
 type RuleFile struct {
-	Groups []RuleGroup
+	Groups []RuleGroup // one per indicator of each SLO
 }
 
 // RuleGroup is a group of rules, evaluated in order at Prometheus's
 // evaluation interval.
 type RuleGroup struct {
-	Name  string
-	Rules []Rule
+	Name  string // unique in a Prometheus
+	Rules []Rule // in evaluation order
 }
 
 // Rule is a recording rule (Record set) or an alerting rule (Alert set):
 // the record or alert, expr, for, labels and annotations of a rule file.
 type Rule struct {
-	Record      string
-	Alert       string
-	Expr        string        // PromQL
-	For         time.Duration // alerts only: zero fires at once
-	Labels      map[string]string
+	Record      string            // the series a recording rule writes; empty for an alert
+	Alert       string            // the name of an alerting rule; empty for a recording rule
+	Expr        string            // PromQL
+	For         time.Duration     // alerts only: how long the condition holds before firing; zero fires at once
+	Labels      map[string]string // added to what the rule writes or fires
 	Annotations map[string]string // alerts only
 }
 
