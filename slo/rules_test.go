@@ -257,3 +257,25 @@ func promDuration(d time.Duration) string {
 	}
 	return b.String()
 }
+
+// An objective of one day names its period's rule like the workbook's 1d
+// window (which lasts 48m for it): sloth_window tells them apart, in the
+// rules and in every selector that reads them.
+func TestPrometheusRulesPeriodNamedLikeAWindow(t *testing.T) {
+	s := slo.PrometheusSLO{Service: "shop", Name: "daily", Objective: slo.Objective{Window: 24 * time.Hour}}
+	f, err := slo.PrometheusRules(s)
+	require.NoError(t, err)
+	var windows []string
+	for _, r := range f.Groups[0].Rules {
+		if r.Record == "slo:sli_error:ratio_rate1d" {
+			windows = append(windows, r.Labels[slo.LabelWindow])
+		}
+		if strings.Contains(r.Expr, "slo:sli_error:ratio_rate1d{") {
+			assert.Regexp(t, `slo:sli_error:ratio_rate1d\{[^}]*sloth_window="(48m|1d)"\}`, r.Expr, "rule %s%s", r.Record, r.Alert)
+		}
+	}
+	assert.Equal(t, []string{"48m", "1d"}, windows)
+	dir := t.TempDir()
+	writeRules(t, dir, "daily.yml", s)
+	runPromtool(t, dir, "check", "rules", "daily.yml")
+}
