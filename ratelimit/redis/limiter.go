@@ -221,23 +221,48 @@ func (l *Limiter) Reserve(ctx context.Context, key string, cost int, maxWait tim
 	return l.degraded(key, cost, maxWait, nil), nil
 }
 
-// ask runs the script.
+// errTimeout is the error of a round trip that took longer than
+// Config.Timeout.
+var errTimeout = errors.New("ratelimit/redis: no answer within the timeout")
+
+// reply is the script's answer, or the error of the round trip.
+type reply struct {
+	v   []int64
+	err error
+}
+
+// ask runs the script, and waits for its answer no longer than
+// Config.Timeout. The round trip runs on a goroutine of its own, so that
+// the bound holds whatever the client does with the context's deadline (a
+// go-redis client without ContextTimeoutEnabled waits for its own
+// ReadTimeout, 3s by default); a round trip abandoned at the timeout ends
+// when the client gives up on it.
 func (l *Limiter) ask(ctx context.Context, key string, cost int, maxWait time.Duration) (ratelimit.Reservation, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	v, err := gcraScript.Run(ctx, l.client, []string{l.prefix + key},
-		l.interval, l.capacity, cost, float64(max(maxWait, 0).Microseconds())).Int64Slice()
-	if err != nil {
-		return ratelimit.Reservation{}, err
+	ch := make(chan reply, 1)
+	go func() {
+		v, err := gcraScript.Run(ctx, l.client, []string{l.prefix + key},
+			l.interval, l.capacity, cost, float64(max(maxWait, 0).Microseconds())).Int64Slice()
+		ch <- reply{v, err}
+	}()
+	var r reply
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return ratelimit.Reservation{}, errTimeout
 	}
-	if len(v) != 3 {
-		return ratelimit.Reservation{}, fmt.Errorf("unexpected reply of %d values", len(v))
+	if r.err != nil {
+		return ratelimit.Reservation{}, r.err
 	}
-	d := time.Duration(v[1]) * time.Microsecond
-	if v[0] == 1 {
-		return ratelimit.Reservation{OK: true, Wait: d, Remaining: int(v[2])}, nil
+	if len(r.v) != 3 {
+		return ratelimit.Reservation{}, fmt.Errorf("ratelimit/redis: unexpected reply of %d values", len(r.v))
 	}
-	return ratelimit.Reservation{RetryAfter: d, Remaining: int(max(v[2], 0))}, nil
+	d := time.Duration(r.v[1]) * time.Microsecond
+	if r.v[0] == 1 {
+		return ratelimit.Reservation{OK: true, Wait: d, Remaining: int(r.v[2])}, nil
+	}
+	return ratelimit.Reservation{RetryAfter: d, Remaining: int(max(r.v[2], 0))}, nil
 }
 
 // degraded decides while Redis cannot answer: the breaker refused with
