@@ -48,7 +48,12 @@
 //     until the breaker tries Redis again.
 //
 // A call never waits on Redis longer than the timeout, and once the breaker
-// is open it does not wait at all. The limiter returns to Redis when a trial
+// is open it does not wait at all. Give a *redis.Client the option
+// ContextTimeoutEnabled: it then bounds its round trips by the timeout
+// itself, and the limiter calls it directly; with any other client the
+// limiter runs each round trip on a goroutine of its own and stops waiting
+// for it at the timeout, which costs a goroutine and a channel per
+// decision. The limiter returns to Redis when a trial
 // call succeeds and the breaker closes. Each switch of backend is a
 // ratelimit.backend_change event in the pipeline, and the gauge
 // resilience.ratelimit.backend (attributes limiter and backend: redis,

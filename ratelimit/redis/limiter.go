@@ -89,6 +89,10 @@ type Limiter struct {
 	local      *ratelimit.Keyed // FailLocal's
 	localBurst int
 	backend    atomic.Pointer[string]
+	// direct: the client bounds its round trips by the context's deadline
+	// itself (a *redis.Client with ContextTimeoutEnabled), so ask needs no
+	// goroutine of its own.
+	direct bool
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -145,6 +149,9 @@ func New(name string, client goredis.Scripter, cfg Config, opts ...Option) (*Lim
 		brk:        brk,
 		local:      local,
 		localBurst: localBurst,
+	}
+	if c, ok := client.(interface{ Options() *goredis.Options }); ok {
+		l.direct = c.Options().ContextTimeoutEnabled
 	}
 	redisName := BackendRedis
 	l.backend.Store(&redisName)
@@ -232,25 +239,30 @@ type reply struct {
 }
 
 // ask runs the script, and waits for its answer no longer than
-// Config.Timeout. The round trip runs on a goroutine of its own, so that
-// the bound holds whatever the client does with the context's deadline (a
-// go-redis client without ContextTimeoutEnabled waits for its own
-// ReadTimeout, 3s by default); a round trip abandoned at the timeout ends
-// when the client gives up on it.
+// Config.Timeout. A client that bounds its round trips by the context's
+// deadline (a *redis.Client with ContextTimeoutEnabled) is called directly.
+// Any other runs the round trip on a goroutine of its own, so that the bound
+// holds whatever the client does with the deadline (a go-redis client
+// without ContextTimeoutEnabled waits for its own ReadTimeout, 3s by
+// default); a round trip abandoned at the timeout ends when the client gives
+// up on it.
 func (l *Limiter) ask(ctx context.Context, key string, cost int, maxWait time.Duration) (ratelimit.Reservation, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	ch := make(chan reply, 1)
-	go func() {
-		v, err := gcraScript.Run(ctx, l.client, []string{l.prefix + key},
-			l.interval, l.capacity, cost, float64(max(maxWait, 0).Microseconds())).Int64Slice()
-		ch <- reply{v, err}
-	}()
 	var r reply
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		return ratelimit.Reservation{}, errTimeout
+	if l.direct {
+		r = l.run(ctx, key, cost, maxWait)
+		if r.err != nil && ctx.Err() != nil {
+			r.err = errTimeout
+		}
+	} else {
+		ch := make(chan reply, 1)
+		go func() { ch <- l.run(ctx, key, cost, maxWait) }()
+		select {
+		case r = <-ch:
+		case <-ctx.Done():
+			return ratelimit.Reservation{}, errTimeout
+		}
 	}
 	if r.err != nil {
 		return ratelimit.Reservation{}, r.err
@@ -263,6 +275,13 @@ func (l *Limiter) ask(ctx context.Context, key string, cost int, maxWait time.Du
 		return ratelimit.Reservation{OK: true, Wait: d, Remaining: int(r.v[2])}, nil
 	}
 	return ratelimit.Reservation{RetryAfter: d, Remaining: int(max(r.v[2], 0))}, nil
+}
+
+// run is one round trip of the script.
+func (l *Limiter) run(ctx context.Context, key string, cost int, maxWait time.Duration) reply {
+	v, err := gcraScript.Run(ctx, l.client, []string{l.prefix + key},
+		l.interval, l.capacity, cost, float64(max(maxWait, 0).Microseconds())).Int64Slice()
+	return reply{v, err}
 }
 
 // degraded decides while Redis cannot answer: the breaker refused with

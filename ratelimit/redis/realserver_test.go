@@ -82,17 +82,24 @@ func TestEachModeBehavesAsDocumentedWhenRedisDies(t *testing.T) {
 		slack    = 100 * time.Millisecond // scheduling on a busy machine
 	)
 	for _, tt := range []struct {
-		mode    sharedlimit.Mode
-		backend string
+		mode           sharedlimit.Mode
+		backend        string
+		contextTimeout bool // the client bounds its round trips itself
 	}{
-		{sharedlimit.FailLocal, sharedlimit.BackendLocal},
-		{sharedlimit.FailOpen, sharedlimit.BackendFailOpen},
-		{sharedlimit.FailClosed, sharedlimit.BackendFailClosed},
+		{sharedlimit.FailLocal, sharedlimit.BackendLocal, false},
+		{sharedlimit.FailLocal, sharedlimit.BackendLocal, true},
+		{sharedlimit.FailOpen, sharedlimit.BackendFailOpen, false},
+		{sharedlimit.FailClosed, sharedlimit.BackendFailClosed, false},
+		{sharedlimit.FailClosed, sharedlimit.BackendFailClosed, true},
 	} {
-		t.Run(tt.backend, func(t *testing.T) {
+		name := tt.backend
+		if tt.contextTimeout {
+			name += "/client with context timeouts"
+		}
+		t.Run(name, func(t *testing.T) {
 			s := startServer(t)
 			rec := oteltest.NewRecorder()
-			l, err := sharedlimit.New("partner", s.client(t), sharedlimit.Config{
+			l, err := sharedlimit.New("partner", s.clientWith(t, tt.contextTimeout), sharedlimit.Config{
 				Rate: ratelimit.PerSecond(100), Burst: 10, Replicas: 2, Mode: tt.mode,
 				Timeout: timeout, Breaker: breakerConfig(cooldown),
 			}, sharedlimit.WithMeterProvider(rec.MP))
@@ -196,4 +203,3 @@ func mustPolicy(t testing.TB, l ratelimit.Limiter) *ratelimit.RateLimiter {
 	require.NoError(t, err)
 	return r
 }
-

@@ -26,16 +26,28 @@ type server struct {
 
 func startServer(t testing.TB) *server {
 	t.Helper()
+	s := &server{t: t, addr: freeAddr(t), dir: t.TempDir()}
+	s.start(redisServer(t))
+	t.Cleanup(s.kill)
+	return s
+}
+
+// redisServer returns the path of redis-server, failing t when there is none.
+func redisServer(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	require.NoError(t, err, "these tests need a real redis-server (Debian: apt-get install redis-server)")
+	return bin
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	s := &server{t: t, addr: addr, dir: t.TempDir()}
-	s.start(bin)
-	t.Cleanup(s.kill)
-	return s
+	return addr
 }
 
 func (s *server) start(bin string) {
@@ -75,14 +87,20 @@ func (s *server) kill() {
 // restart starts the server again on the same port.
 func (s *server) restart() {
 	s.t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	require.NoError(s.t, err)
-	s.start(bin)
+	s.start(redisServer(s.t))
 }
 
+// client returns a client of s with go-redis's defaults, which ignore the
+// context's deadline on the wire.
 func (s *server) client(t testing.TB) *goredis.Client {
+	return s.clientWith(t, false)
+}
+
+// clientWith returns a client of s that bounds its round trips by the
+// context's deadline when contextTimeout is set.
+func (s *server) clientWith(t testing.TB, contextTimeout bool) *goredis.Client {
 	t.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: s.addr, MaxRetries: -1, PoolSize: 64})
+	c := goredis.NewClient(&goredis.Options{Addr: s.addr, MaxRetries: -1, PoolSize: 64, ContextTimeoutEnabled: contextTimeout})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
