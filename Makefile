@@ -17,9 +17,11 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD       := build
 
 # The modules of the repository: the library, otelhooks (which carries the
-# exporters' dependencies) and examples (the demo and the end-to-end tests).
-# The root's ./... does not enter nested modules, so each is named here.
-MODULES     := . otelhooks examples
+# exporters' dependencies), ratelimit/redis (go-redis; its tests start their
+# own redis-server on a free loopback port, and fail when there is none) and
+# examples (the demo and the end-to-end tests). The root's ./... does not
+# enter nested modules, so each is named here.
+MODULES     := . otelhooks ratelimit/redis examples
 
 # Jaeger is a tool of its own module, built once per version into a cache
 # outside the repository, so that fresh clones (CI) reuse it.
