@@ -97,12 +97,19 @@ type Throttle struct {
 	pipeline *policy.Pipeline // for Execute
 }
 
-// slot counts the calls of one period of a window's twentieth.
+// slot counts the calls of one period of a window's twentieth: requests in
+// the high 32 bits of one word, accepts in the low 32, so that counting a
+// call is one atomic addition. (A slot would need 4 billion calls to
+// overflow.)
 type slot struct {
-	period   atomic.Int64 // the period counted, plus 1 (0: never used)
-	requests atomic.Int64
-	accepts  atomic.Int64
+	period atomic.Int64 // the period counted, plus 1 (0: never used)
+	counts atomic.Uint64
 }
+
+const (
+	oneRequest  = 1 << 32
+	oneAccepted = oneRequest + 1
+)
 
 var _ policy.Policy = (*Throttle)(nil)
 
@@ -163,7 +170,7 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	}
 	now := t.period()
 	if p := t.probability(now); p > 0 && rand.Float64() < p {
-		t.slot(now).requests.Add(1)
+		t.slot(now).counts.Add(oneRequest)
 		ex.Report(policy.Event{Kind: policy.EventThrottleRejected, Reason: ReasonAdaptive, Err: t.err})
 		return t.err
 	}
@@ -180,10 +187,10 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	accepted := err == nil || !t.rejected(err)
 	// Counted in the slot of the call's start: one clock read per call,
 	// which on some machines costs more than the rest of the throttle.
-	s := t.slot(now)
-	s.requests.Add(1)
 	if accepted {
-		s.accepts.Add(1)
+		t.slot(now).counts.Add(oneAccepted)
+	} else {
+		t.slot(now).counts.Add(oneRequest)
 	}
 	return err
 }
@@ -195,8 +202,7 @@ func (t *Throttle) slot(now int64) *slot {
 	if s.period.Load() != now+1 {
 		t.rotate.Lock()
 		if s.period.Load() < now+1 {
-			s.requests.Store(0)
-			s.accepts.Store(0)
+			s.counts.Store(0)
 			s.period.Store(now + 1)
 		}
 		t.rotate.Unlock()
@@ -210,8 +216,9 @@ func (t *Throttle) counts(now int64) (requests, accepts int64) {
 	for i := range t.slots {
 		s := &t.slots[i]
 		if p := s.period.Load() - 1; p > now-numSlots && p <= now {
-			requests += s.requests.Load()
-			accepts += s.accepts.Load()
+			c := s.counts.Load()
+			requests += int64(c >> 32)
+			accepts += int64(c & (oneRequest - 1))
 		}
 	}
 	return requests, accepts
