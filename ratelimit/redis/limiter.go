@@ -59,7 +59,9 @@ type Config struct {
 	Mode Mode
 
 	// Replicas is the number of processes expected to share the limit:
-	// under FailLocal each keeps Rate and Burst divided by it. Zero means 1.
+	// under FailLocal each keeps Rate and Burst divided by it (a burst of
+	// at least 1; a call costing more than the local burst takes the local
+	// burst). Zero means 1.
 	Replicas int
 
 	// Breaker guards the Redis calls: once it opens, the limiter stops
