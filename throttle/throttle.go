@@ -92,6 +92,7 @@ type Throttle struct {
 	epoch    time.Time
 	slots    [numSlots]slot
 	rotate   sync.Mutex // taken only to reset a slot for a new period
+	past     atomic.Pointer[pastCounts]
 	rejected func(error) bool
 	err      *RejectedError
 	pipeline *policy.Pipeline // for Execute
@@ -211,17 +212,44 @@ func (t *Throttle) slot(now int64) *slot {
 }
 
 // counts returns the requests and accepts of the window that ends in period
-// now: the current slot and the 19 before it.
+// now: the current slot, read live, and the 19 before it, summed once per
+// period and kept in t.past. A call counted in a past slot after that sum
+// (one that started in the slot and ended after it) joins the window at the
+// next period's sum.
 func (t *Throttle) counts(now int64) (requests, accepts int64) {
-	for i := range t.slots {
-		s := &t.slots[i]
-		if p := s.period.Load() - 1; p > now-numSlots && p <= now {
-			c := s.counts.Load()
-			requests += int64(c >> 32)
-			accepts += int64(c & (oneRequest - 1))
+	w := t.past.Load()
+	if w == nil || w.period != now {
+		w = t.sumPast(now)
+		if old := t.past.Load(); old == nil || old.period < now {
+			t.past.CompareAndSwap(old, w)
 		}
 	}
+	requests, accepts = w.requests, w.accepts
+	if s := &t.slots[now%numSlots]; s.period.Load() == now+1 {
+		c := s.counts.Load()
+		requests += int64(c >> 32)
+		accepts += int64(c & (oneRequest - 1))
+	}
 	return requests, accepts
+}
+
+// pastCounts is the sum of the 19 slots before a period.
+type pastCounts struct {
+	period            int64
+	requests, accepts int64
+}
+
+func (t *Throttle) sumPast(now int64) *pastCounts {
+	w := &pastCounts{period: now}
+	for i := range t.slots {
+		s := &t.slots[i]
+		if p := s.period.Load() - 1; p > now-numSlots && p < now {
+			c := s.counts.Load()
+			w.requests += int64(c >> 32)
+			w.accepts += int64(c & (oneRequest - 1))
+		}
+	}
+	return w
 }
 
 func (t *Throttle) probability(now int64) float64 { return t.formula(t.counts(now)) }
