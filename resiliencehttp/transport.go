@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -96,31 +98,46 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return c.finish(err)
 }
 
-// call is one RoundTrip: what its attempts share.
+// call is one RoundTrip: what its attempts share. A hedge runs attempts at
+// once, so what they share is guarded by mu.
 type call struct {
-	t        *Transport
-	req      *http.Request
-	n        int            // attempts made
-	bodySent bool           // req.Body was handed to the base transport, which closes it
-	last     *http.Response // the last attempt's response
-	lastErr  *StatusError   // its error, when it counts as failed
-	done     bool           // finish ran
+	t   *Transport
+	req *http.Request
+
+	mu       sync.Mutex
+	n        int              // attempts started
+	inflight int              // attempts running
+	bodySent bool             // req.Body was handed to the base transport, which closes it
+	won      *http.Response   // the response of the first attempt that succeeded
+	failed   []*http.Response // failed responses, parked, that the execution may end with
+	done     bool             // finish ran
 }
 
 func (c *call) attempt(ctx context.Context) error {
-	if c.last != nil {
-		// A failed response, parked: its connection is already back in the
-		// pool, or closed when its body was too large to drain.
-		c.last.Body.Close()
-		c.last, c.lastErr = nil, nil
+	c.mu.Lock()
+	if c.inflight == 0 {
+		// The failed responses of the attempts before this one, parked:
+		// their connections are already back in the pool, or closed when
+		// their bodies were too large to drain.
+		for _, r := range c.failed {
+			r.Body.Close()
+		}
+		c.failed = c.failed[:0]
 	}
+	c.inflight++
 	c.n++
+	n := c.n
+	replay := c.bodySent
+	c.bodySent = c.bodySent || hasBody(c.req)
+	c.mu.Unlock()
+	defer c.ended()
+
 	recording := policy.AttemptRecording(ctx)
 	if recording {
 		c.annotateRequest(ctx)
 	}
 	rctx, cancel := c.context(ctx)
-	r, err := c.request(rctx)
+	r, err := c.request(rctx, n, replay)
 	if err != nil {
 		cancel.release()
 		return retry.Permanent(err)
@@ -139,17 +156,27 @@ func (c *call) attempt(ctx context.Context) error {
 	if recording {
 		policy.SetAttemptAttributes(ctx, attribute.Int("http.response.status_code", resp.StatusCode))
 	}
-	c.last = resp
-	v := c.t.cfg.classify(resp, nil)
+	v := c.classify(resp)
 	if !v.Retry && !v.Failure {
+		c.mu.Lock()
+		first := c.won == nil
+		if first {
+			c.won = resp
+		}
+		c.mu.Unlock()
+		if !first {
+			resp.Body.Close() // a concurrent attempt succeeded first
+		}
 		return nil
 	}
 	se := &StatusError{StatusCode: resp.StatusCode, Verdict: v, Response: resp}
 	if v.Retry && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		se.Wait, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	c.lastErr = se
 	park(resp)
+	c.mu.Lock()
+	c.failed = append(c.failed, resp)
+	c.mu.Unlock()
 	if !v.Retry {
 		return retry.Permanent(se)
 	}
@@ -157,6 +184,26 @@ func (c *call) attempt(ctx context.Context) error {
 		return retry.Permanent(&NotRetriedError{Reason: reason, Err: se})
 	}
 	return se
+}
+
+func (c *call) ended() {
+	c.mu.Lock()
+	c.inflight--
+	c.mu.Unlock()
+}
+
+// classify judges resp with the transport's Classifier, and closes it when
+// the Classifier panics.
+func (c *call) classify(resp *http.Response) Verdict {
+	judged := false
+	defer func() {
+		if !judged {
+			resp.Body.Close()
+		}
+	}()
+	v := c.t.cfg.classify(resp, nil)
+	judged = true
+	return v
 }
 
 // unsafe returns why the request may not be sent again after failing with
@@ -174,29 +221,27 @@ func (c *call) unsafe(err error) error {
 
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
-// request returns the request of one attempt, with ctx: req itself when
-// nothing differs, else a shallow copy with a fresh body and its own header.
-func (c *call) request(ctx context.Context) (*http.Request, error) {
+// request returns the request of attempt n, with ctx: req itself when
+// nothing differs, else a shallow copy with its own header and, when replay
+// says an attempt before it took req.Body, a fresh body.
+func (c *call) request(ctx context.Context, n int, replay bool) (*http.Request, error) {
 	req := c.req
 	r := req
 	if ctx != req.Context() {
 		r = req.WithContext(ctx)
 	}
-	if hasBody(req) {
-		if c.bodySent {
-			if req.GetBody == nil {
-				return nil, ErrNotReplayable
-			}
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, errors.Join(errors.New("resiliencehttp: GetBody failed"), err)
-			}
-			if r == req {
-				r = req.WithContext(ctx)
-			}
-			r.Body = body
+	if hasBody(req) && replay {
+		if req.GetBody == nil {
+			return nil, ErrNotReplayable
 		}
-		c.bodySent = true
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, errors.Join(errors.New("resiliencehttp: GetBody failed"), err)
+		}
+		if r == req {
+			r = req.WithContext(ctx)
+		}
+		r.Body = body
 	}
 	if name := c.t.cfg.attemptHeader; name != "" {
 		if r == req {
@@ -206,43 +251,62 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 		if r.Header == nil {
 			r.Header = make(http.Header, 1)
 		}
-		r.Header[name] = []string{strconv.Itoa(c.n)}
+		r.Header[name] = []string{strconv.Itoa(n)}
 	}
 	return r, nil
 }
 
-// finish turns the execution's error into RoundTrip's results.
+// finish turns the execution's error into RoundTrip's results, and closes
+// every response it does not return.
 func (c *call) finish(err error) (*http.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.done = true
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close() // no attempt ran: the body is still ours to close
 	}
-	resp := c.last
-	if err == nil {
-		if resp == nil {
-			return nil, ErrNoResponse
+	var resp *http.Response
+	switch {
+	case err == nil:
+		resp = c.won
+		if resp == nil && len(c.failed) > 0 {
+			resp = c.failed[len(c.failed)-1] // a fallback made a failure a success
 		}
+	case c.req.Context().Err() == nil:
+		if se, ok := errors.AsType[*StatusError](err); ok && slices.Contains(c.failed, se.Response) {
+			resp = se.Response // the last attempt's failed response, for the caller to read
+		}
+	}
+	c.closeAll(resp)
+	switch {
+	case resp != nil:
 		return resp, nil
-	}
-	if resp != nil && c.lastErr != nil && c.req.Context().Err() == nil {
-		if se, ok := errors.AsType[*StatusError](err); ok && se == c.lastErr {
-			return resp, nil // the last attempt's failed response, for the caller to read
-		}
-	}
-	if resp != nil {
-		resp.Body.Close()
+	case err == nil:
+		return nil, ErrNoResponse
 	}
 	return nil, err
 }
 
+// closeAll closes the responses of the attempts, but keep; c.mu is held.
+func (c *call) closeAll(keep *http.Response) {
+	if c.won != nil && c.won != keep {
+		c.won.Body.Close()
+	}
+	for _, r := range c.failed {
+		if r != keep {
+			r.Body.Close()
+		}
+	}
+}
+
 // cleanup closes what a panic left open.
 func (c *call) cleanup() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.done {
 		return
 	}
-	if c.last != nil {
-		c.last.Body.Close()
-	}
+	c.closeAll(nil)
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close()
 	}
