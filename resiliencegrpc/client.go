@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/retry"
@@ -68,26 +69,29 @@ func (c *client) unary(ctx context.Context, method string, req, reply any, cc *g
 	return a.finish(ctx, err)
 }
 
-// attempts is one RPC's: what its attempts share.
+// attempts is one RPC's: what its attempts share. A hedge runs attempts at
+// once, so n is guarded by mu.
 type attempts struct {
 	c      *client
 	method string
-	n      int
-	last   *StatusError // the last attempt's failure
+	mu     sync.Mutex
+	n      int // attempts started
 }
 
 // start counts an attempt, and returns its context with the metadata of a
 // retry.
 func (a *attempts) start(ctx context.Context) context.Context {
+	a.mu.Lock()
 	a.n++
-	a.last = nil
+	n := a.n
+	a.mu.Unlock()
 	if policy.AttemptRecording(ctx) {
 		service, method := splitMethod(a.method)
 		policy.SetAttemptAttributes(ctx, attribute.String("rpc.system", "grpc"),
 			attribute.String("rpc.service", service), attribute.String("rpc.method", method))
 	}
-	if a.n > 1 {
-		ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(a.n-1))
+	if n > 1 {
+		ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
 	}
 	return ctx
 }
@@ -105,7 +109,7 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 		// The caller gave up: nothing to retry, nothing to count.
 		return retry.Permanent(&codeError{code: st.Code(), err: err})
 	}
-	se := &StatusError{Status: st, err: err}
+	se := &StatusError{Status: st, err: err, rpc: a}
 	if attemptTimedOut(caller, actx, st) {
 		// The attempt's own time limit ran out: another attempt may be
 		// quicker.
@@ -113,7 +117,6 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 	} else {
 		se.Verdict = a.c.cfg.classify(st, trailer)
 	}
-	a.last = se
 	if !se.Verdict.Retry && !se.Verdict.Failure {
 		return retry.Permanent(se)
 	}
@@ -149,8 +152,8 @@ func (a *attempts) finish(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if se, ok := errors.AsType[*StatusError](err); ok && se == a.last && ctx.Err() == nil {
-		return se.err // the last attempt's failure, as gRPC returned it
+	if se, ok := errors.AsType[*StatusError](err); ok && se.rpc == a && ctx.Err() == nil {
+		return se.err // the failure of an attempt of this RPC, as gRPC returned it
 	}
 	if _, ok := errors.AsType[*codeError](err); ok {
 		return err

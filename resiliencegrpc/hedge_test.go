@@ -1,0 +1,41 @@
+package resiliencegrpc_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aragora/resilience/hedge"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// slowFirst keeps the first call until the client gives it up, and answers
+// the others at once.
+func slowFirst(ctx context.Context, n int) (*healthpb.HealthCheckResponse, error) {
+	if n == 1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return serving, nil
+}
+
+// A hedge runs the interceptor's attempts at once: they must share nothing
+// unguarded, and the hedged one says which attempt it follows, as gRPC's own
+// hedging does.
+func TestHedgedAttemptsShareNothing(t *testing.T) {
+	h := &health{check: slowFirst}
+	hg, err := hedge.New(hedge.WithDelay(10 * time.Millisecond))
+	require.NoError(t, err)
+	c := dial(t, listen(t, h), resilient(t, pipeline(t, hg))...)
+
+	resp, err := c.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.Status)
+	require.Eventually(t, func() bool { return h.Calls() == 2 }, 5*time.Second, time.Millisecond)
+	prev := h.Previous()
+	slices.Sort(prev)
+	assert.Equal(t, []string{"", "1"}, prev)
+}
