@@ -130,14 +130,15 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 }
 
 // attemptTimedOut reports whether an attempt ended by its own time limit,
-// shorter than the caller's: its context is done, or the server, which got
-// the limit as the RPC's deadline, answered DEADLINE_EXCEEDED first.
+// shorter than the caller's: its context's deadline passed, or the server,
+// which got the limit as the RPC's deadline, answered DEADLINE_EXCEEDED
+// first. An attempt cancelled by a policy (a hedge's loser) did not time out.
 func attemptTimedOut(caller, actx context.Context, st *status.Status) bool {
 	if actx.Done() == caller.Done() {
 		return false
 	}
-	if actx.Err() != nil {
-		return true
+	if err := actx.Err(); err != nil {
+		return err == context.DeadlineExceeded
 	}
 	adl, ok := actx.Deadline()
 	if !ok || st.Code() != codes.DeadlineExceeded {

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/hedge"
+	"github.com/aragora/resilience/resiliencegrpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -38,4 +40,20 @@ func TestHedgedAttemptsShareNothing(t *testing.T) {
 	prev := h.Previous()
 	slices.Sort(prev)
 	assert.Equal(t, []string{"", "1"}, prev)
+}
+
+// The attempt a hedge cancels because another won did not time out: a
+// breaker in the hedge must not count it as a failure.
+func TestAHedgeLoserIsNoBreakerFailure(t *testing.T) {
+	h := &health{check: slowFirst}
+	hg, err := hedge.New(hedge.WithDelay(10 * time.Millisecond))
+	require.NoError(t, err)
+	br, err := breaker.New("health", breaker.Config{FailureThreshold: 1, Classifier: resiliencegrpc.BreakerClassifier})
+	require.NoError(t, err)
+	c := dial(t, listen(t, h), resilient(t, pipeline(t, hg, br))...)
+
+	_, err = c.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, breaker.Closed, br.State(), "the hedge's loser tripped the breaker")
+	assert.Zero(t, br.Status().Failures)
 }
