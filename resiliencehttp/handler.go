@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -88,15 +89,14 @@ type serveWriter struct {
 	h      *handler
 	ctx    context.Context // the attempt's, when it is not the request's; nil otherwise
 	status int             // the status written; 0 before the header, -1 once hijacked
-	ran    bool
+	ran    atomic.Bool     // a hedge's attempts test it at once
 }
 
 // serve is the pipeline's function: one run of the handler.
 func (sw *serveWriter) serve(ctx context.Context) error {
-	if sw.ran {
+	if sw.ran.Swap(true) {
 		return retry.Permanent(errRanTwice)
 	}
-	sw.ran = true
 	r := sw.r
 	if ctx != r.Context() {
 		r = r.WithContext(ctx)

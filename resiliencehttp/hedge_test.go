@@ -1,6 +1,7 @@
 package resiliencehttp_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/hedge"
+	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/resiliencehttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,4 +83,41 @@ func TestHedgedAttemptsShareNothingAndLeaveNothingOpen(t *testing.T) {
 				"a response of a concurrent attempt was left open: %d connections opened, %d closed", opened.Load(), closed.Load())
 		})
 	}
+}
+
+// A hedge in a handler's pipeline starts a second attempt while the handler
+// runs: it must find the handler running, without a race, and leave the one
+// answer to it.
+func TestAHedgeInTheHandlersPipelineRunsTheHandlerOnce(t *testing.T) {
+	h, err := hedge.New(hedge.WithDelay(time.Millisecond))
+	require.NoError(t, err)
+	second := &nthAttempt{n: 2, reached: make(chan struct{})}
+	var runs atomic.Int32
+	srv, c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		select { // the hedge's attempt comes while the handler runs
+		case <-second.reached:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "once")
+	}), pipeline(t, h, second))
+
+	code, body := get(t, c, srv.URL)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "once", body)
+	assert.EqualValues(t, 1, runs.Load())
+}
+
+// nthAttempt is a policy that closes reached when its nth attempt starts.
+type nthAttempt struct {
+	n       int32
+	seen    atomic.Int32
+	reached chan struct{}
+}
+
+func (p *nthAttempt) Run(ctx context.Context, ex policy.Execution) error {
+	if p.seen.Add(1) == p.n {
+		close(p.reached)
+	}
+	return ex.Next(ctx)
 }
