@@ -3,11 +3,13 @@ package resiliencegrpc_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aragora/resilience/breaker"
 	"github.com/aragora/resilience/hedge"
+	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/resiliencegrpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,4 +58,40 @@ func TestAHedgeLoserIsNoBreakerFailure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, breaker.Closed, br.State(), "the hedge's loser tripped the breaker")
 	assert.Zero(t, br.Status().Failures)
+}
+
+// A hedge in a server interceptor's pipeline starts a second attempt while
+// the handler runs: it must find the handler running, without a race, and
+// leave the one answer to it.
+func TestAHedgeInTheServersPipelineRunsTheHandlerOnce(t *testing.T) {
+	hg, err := hedge.New(hedge.WithDelay(time.Millisecond))
+	require.NoError(t, err)
+	second := &nthAttempt{n: 2, reached: make(chan struct{})}
+	h := &health{check: func(ctx context.Context, _ int) (*healthpb.HealthCheckResponse, error) {
+		select { // the hedge's attempt comes while the handler runs
+		case <-second.reached:
+		case <-ctx.Done():
+		}
+		return serving, nil
+	}}
+	c := dial(t, listen(t, h, shedding(t, pipeline(t, hg, second))...))
+
+	resp, err := c.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.Status)
+	assert.Equal(t, 1, h.Calls())
+}
+
+// nthAttempt is a policy that closes reached when its nth attempt starts.
+type nthAttempt struct {
+	n       int32
+	seen    atomic.Int32
+	reached chan struct{}
+}
+
+func (p *nthAttempt) Run(ctx context.Context, ex policy.Execution) error {
+	if p.seen.Add(1) == p.n {
+		close(p.reached)
+	}
+	return ex.Next(ctx)
 }

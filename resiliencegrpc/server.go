@@ -3,6 +3,7 @@ package resiliencegrpc
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -70,13 +71,12 @@ func (s *server) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, ha
 		start = time.Now()
 	}
 	var herr error
-	ran := false
+	var ran atomic.Bool // a hedge's attempts test it at once
 	defer s.recover(start, &err)
 	perr := s.p.Execute(ctx, func(actx context.Context) error {
-		if ran {
+		if ran.Swap(true) {
 			return retry.Permanent(errRanTwice)
 		}
-		ran = true
 		resp, herr = handler(actx, req)
 		return serverFailure(actx, herr)
 	})
@@ -102,13 +102,12 @@ func (s *server) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo,
 	}
 	ctx := ss.Context()
 	var herr error
-	ran := false
+	var ran atomic.Bool // a hedge's attempts test it at once
 	defer s.recover(start, &err)
 	perr := s.p.Execute(ctx, func(actx context.Context) error {
-		if ran {
+		if ran.Swap(true) {
 			return retry.Permanent(errRanTwice)
 		}
-		ran = true
 		if actx != ctx {
 			herr = handler(srv, &serverStream{ServerStream: ss, ctx: actx})
 		} else {
