@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aragora/resilience/hedge"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/retry"
 	"go.opentelemetry.io/otel/attribute"
@@ -199,8 +200,11 @@ func splitMethod(full string) (service, method string) {
 //     it, and a failure to open it is retried. Messages are never replayed,
 //     so nothing is retried once the stream is open.
 //
-// A bulkhead's permit is held while the pipeline runs, not for the life of
-// the stream. Errors reach the caller as [UnaryClientInterceptor] says. It
+// A hedge in p does not open streams at once: a stream's attempts share the
+// caller's message and the stream the caller gets, so they run one at a
+// time, and an attempt that waited while another opened the stream ends
+// with hedge.ErrLost. A bulkhead's permit is held while the pipeline runs,
+// not for the life of the stream. Errors reach the caller as [UnaryClientInterceptor] says. It
 // fails when p is nil or an option is invalid.
 func StreamClientInterceptor(p *policy.Pipeline, opts ...Option) (grpc.StreamClientInterceptor, error) {
 	c, err := newClient(p, opts)
@@ -216,6 +220,11 @@ func (c *client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cli
 		return s, nil // opened at the first RecvMsg or Header
 	}
 	err := c.p.Execute(ctx, func(actx context.Context) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.opened {
+			return retry.Permanent(hedge.ErrLost)
+		}
 		actx = s.a.start(actx)
 		sctx, tie := detach(ctx, actx)
 		cs, err := streamer(sctx, desc, cc, method, opts...)
@@ -226,7 +235,7 @@ func (c *client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cli
 			tie.release()
 			return s.a.judge(ctx, actx, err, nil)
 		}
-		s.ClientStream, s.tie = cs, tie
+		s.ClientStream, s.tie, s.opened = cs, tie, true
 		return nil
 	})
 	if err != nil {
@@ -246,6 +255,12 @@ type clientStream struct {
 	streamer          grpc.Streamer
 	opts              []grpc.CallOption
 	tie               tie
+
+	// mu makes the attempts of a hedge run one at a time: they share the
+	// first response's message and the stream the caller gets. opened: an
+	// attempt opened the stream; the attempts waiting are not needed.
+	mu     sync.Mutex
+	opened bool
 
 	started bool
 	err     error // what starting failed with, returned from then on
@@ -322,6 +337,11 @@ func (s *clientStream) start(m any) error {
 		return s.err
 	}
 	err := s.a.c.p.Execute(s.ctx, func(actx context.Context) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.opened {
+			return retry.Permanent(hedge.ErrLost)
+		}
 		actx = s.a.start(actx)
 		sctx, tie := detach(s.ctx, actx)
 		cs, err := s.open(sctx, m)
@@ -337,7 +357,7 @@ func (s *clientStream) start(m any) error {
 			return s.a.judge(s.ctx, actx, err, trailer)
 		}
 		s.eof = err != nil
-		s.ClientStream, s.tie = cs, tie
+		s.ClientStream, s.tie, s.opened = cs, tie, true
 		return nil
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package resiliencegrpc_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/aragora/resilience/resiliencegrpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -94,4 +97,40 @@ func (p *nthAttempt) Run(ctx context.Context, ex policy.Execution) error {
 		close(p.reached)
 	}
 	return ex.Next(ctx)
+}
+
+// A hedge around a stream's start: the attempts share the caller's message
+// and the stream the caller gets, so they run one at a time. The hedged one
+// waits, and is not needed when the first receives its message; nothing of
+// either attempt's stream is left open.
+func TestAHedgedStreamStartsOneStream(t *testing.T) {
+	hg, err := hedge.New(hedge.WithDelay(time.Millisecond))
+	require.NoError(t, err)
+	second := &nthAttempt{n: 2, reached: make(chan struct{})}
+	h := &health{watch: func(s grpc.ServerStreamingServer[healthpb.HealthCheckResponse], n int) error {
+		if n == 1 {
+			select { // the hedge's attempt has started
+			case <-second.reached:
+			case <-s.Context().Done():
+				return s.Context().Err()
+			}
+		}
+		s.Send(serving)
+		s.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING})
+		return nil
+	}}
+	c := dial(t, listen(t, h), resilient(t, pipeline(t, hg, second))...)
+	stream, err := c.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: "db"})
+	require.NoError(t, err)
+	var got []healthpb.HealthCheckResponse_ServingStatus
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		got = append(got, m.Status)
+	}
+	assert.Equal(t, []healthpb.HealthCheckResponse_ServingStatus{healthpb.HealthCheckResponse_SERVING, healthpb.HealthCheckResponse_NOT_SERVING}, got)
+	assert.Equal(t, 1, h.Calls(), "one stream opened")
 }
