@@ -78,7 +78,7 @@ func (s *server) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, ha
 			return retry.Permanent(errRanTwice)
 		}
 		resp, herr = handler(actx, req)
-		return serverFailure(actx, herr)
+		return serverFailure(ctx, actx, herr)
 	})
 	return resp, s.answer(ctx, start, herr, perr, func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
 }
@@ -113,7 +113,7 @@ func (s *server) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo,
 		} else {
 			herr = handler(srv, ss)
 		}
-		return serverFailure(actx, herr)
+		return serverFailure(ctx, actx, herr)
 	})
 	return s.answer(ctx, start, herr, perr, ss.SetTrailer)
 }
@@ -127,9 +127,14 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 
 // serverFailure returns what the pipeline sees of a handler's error: nil for
 // a status that is the client's fault, and the time limit's error when it ran
-// out.
-func serverFailure(actx context.Context, herr error) error {
+// out, even under a handler that answered late as if it had not.
+func serverFailure(ctx, actx context.Context, herr error) error {
 	if herr == nil {
+		if actx.Done() != ctx.Done() {
+			if err := policy.ContextError(actx); err != nil {
+				return retry.Permanent(err)
+			}
+		}
 		return nil
 	}
 	if err := policy.ContextError(actx); err != nil {
