@@ -259,8 +259,9 @@ type clientStream struct {
 	// mu makes the attempts of a hedge run one at a time: they share the
 	// first response's message and the stream the caller gets. opened: an
 	// attempt opened the stream; the attempts waiting are not needed.
-	mu     sync.Mutex
-	opened bool
+	mu        sync.Mutex
+	opened    bool
+	committed error // the failure of an attempt that had received a response
 
 	started bool
 	err     error // what starting failed with, returned from then on
@@ -342,9 +343,13 @@ func (s *clientStream) start(m any) error {
 		if s.opened {
 			return retry.Permanent(hedge.ErrLost)
 		}
+		if s.committed != nil {
+			return s.committed
+		}
 		actx = s.a.start(actx)
 		sctx, tie := detach(s.ctx, actx)
 		cs, err := s.open(sctx, m)
+		received := err == nil && m != nil
 		if err == nil {
 			err = tie.commit(actx)
 		}
@@ -354,7 +359,15 @@ func (s *clientStream) start(m any) error {
 				trailer = cs.Trailer()
 			}
 			tie.release()
-			return s.a.judge(s.ctx, actx, err, trailer)
+			err = s.a.judge(s.ctx, actx, err, trailer)
+			if received {
+				// The time limit ran out as the first response arrived:
+				// the stream is committed, as in gRFC A6, and never
+				// opened again.
+				err = retry.Permanent(err)
+				s.committed = err
+			}
+			return err
 		}
 		s.eof = err != nil
 		s.ClientStream, s.tie, s.opened = cs, tie, true
