@@ -211,21 +211,21 @@ func (l *Limiter) Reserve(ctx context.Context, key string, cost int, maxWait tim
 		return ratelimit.Reservation{}, ratelimit.ErrCostAboveBurst
 	}
 	cost = max(cost, 1)
-	done, err := l.brk.Allow()
+	permit, err := l.brk.Allow()
 	if err != nil {
 		return l.degraded(key, cost, maxWait, err), nil
 	}
 	res, rerr := l.ask(ctx, key, cost, maxWait)
 	if rerr == nil {
-		done(nil)
+		permit.Done(nil)
 		res.Backend = l.use(BackendRedis)
 		return res, nil
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		done(context.Canceled) // the caller gave up: not Redis's failure
+		permit.Done(context.Canceled) // the caller gave up: not Redis's failure
 		return ratelimit.Reservation{}, cerr
 	}
-	done(rerr)
+	permit.Done(rerr)
 	otel.Handle(fmt.Errorf("ratelimit/redis %q: %w", l.name, rerr))
 	return l.degraded(key, cost, maxWait, nil), nil
 }
