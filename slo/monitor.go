@@ -48,7 +48,7 @@ func New(name string, obj Objective, opts ...Option) (*Monitor, error) {
 	}
 	obj, err := obj.normalize()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var cfg config
 	for _, o := range opts {

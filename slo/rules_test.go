@@ -149,7 +149,7 @@ func TestPrometheusRulesRefuses(t *testing.T) {
 		{"no name", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Name = "" })}, "Service and Name are required"},
 		{"not UTF-8", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Pipeline = "\xff" })}, "must be UTF-8"},
 		{"bad objective", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Availability = 1 })}, "Objective.Availability is 1"},
-		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m0s"},
+		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m; want at least 1h"},
 		{"negative for", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.AlertFor = -time.Second })}, "AlertFor is -1s"},
 		{"threshold between buckets", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Latency = 300 * time.Millisecond })},
 			"Objective.Latency is 300ms, which is no bucket boundary of the execution histogram (the nearest are 250ms and 500ms)"},
@@ -173,7 +173,7 @@ func TestPrometheusRulesRefuses(t *testing.T) {
 			f, err := slo.PrometheusRules(tt.slos...)
 			require.ErrorIs(t, err, slo.ErrInvalid)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.True(t, strings.HasPrefix(err.Error(), "slo"), "message %q", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "slo: invalid configuration: "), "message %q", err)
 			assert.Empty(t, f.Groups)
 		})
 	}
