@@ -21,10 +21,12 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD       := build
 
 # The modules of the repository: the library, otelhooks (which carries the
-# exporters' dependencies), examples (the demo and the end-to-end tests) and
-# bench (the peer benchmarks). The root's ./... does not enter nested
-# modules, so each is named here.
-MODULES     := . otelhooks resiliencegrpc examples bench
+# exporters' dependencies), resiliencegrpc (grpc), ratelimit/redis (go-redis;
+# its tests start their own redis-server on a free loopback port, and fail
+# when there is none), examples (the demo and the end-to-end tests) and bench
+# (the peer benchmarks). The root's ./... does not enter nested modules, so
+# each is named here.
+MODULES     := . otelhooks resiliencegrpc ratelimit/redis examples bench
 
 # make bench-peers: runs of each peer benchmark, and how long each lasts.
 PEERS_COUNT     ?= 6

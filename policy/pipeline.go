@@ -299,12 +299,11 @@ func (p *Pipeline) execute(ctx context.Context, r runner) error {
 
 	s := statePool.Get().(*state)
 	s.p, s.tel, s.run = p, tel, r
+	var err error
 	if tel != nil {
-		ctx = s.startExecution(ctx)
-	}
-	err := s.next(ctx, 0)
-	if tel != nil {
-		s.endExecution(err)
+		err = s.recorded(ctx)
+	} else {
+		err = s.next(ctx, 0)
 	}
 	panicErr := s.panicErr
 	*s = state{}
@@ -312,6 +311,35 @@ func (p *Pipeline) execute(ctx context.Context, r runner) error {
 	if panicErr != nil {
 		panic(panicErr.Value)
 	}
+	return err
+}
+
+// errGoexit ends the span of an execution that runtime.Goexit cut short.
+var errGoexit = errors.New("policy: runtime.Goexit in the execution")
+
+// recorded runs the execution between its span's start and end. A panic
+// that a policy raises itself (a fallback, classifier or listener of the
+// user's that panics inside Run) passes by the attempt's recover: it ends the
+// execution span here, recorded as a panic, and goes on up with its own
+// value. The state is then left to the collector, not put back in the pool.
+func (s *state) recorded(ctx context.Context) (err error) {
+	ended := false
+	defer func() {
+		if ended {
+			return
+		}
+		v := recover()
+		if v == nil { // runtime.Goexit: end the span, and let it go on
+			s.endExecution(errGoexit)
+			return
+		}
+		s.panicErr = &PanicError{Value: v, Stack: debug.Stack()}
+		s.endExecution(s.panicErr)
+		panic(v)
+	}()
+	err = s.next(s.startExecution(ctx), 0)
+	s.endExecution(err)
+	ended = true
 	return err
 }
 

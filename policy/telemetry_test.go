@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -398,4 +399,54 @@ func TestDurationsWithoutRecordingSpans(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A panic raised by a policy itself, not by the function (a fallback
+// function, a classifier or a listener of the user's that panics inside a
+// policy's Run), still ends the execution span, recorded as a panic, and
+// reaches the caller with its own value.
+func TestAPanicOfAPolicyEndsTheExecutionSpan(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("policy-panics", policyFunc(func(ctx context.Context, ex policy.Execution) error {
+		_ = ex.Next(ctx)
+		panic("listener kaboom")
+	})))
+
+	got := recoverFrom(func() {
+		_ = p.Execute(context.Background(), func(context.Context) error { return nil })
+	})
+
+	assert.Equal(t, "listener kaboom", got, "the caller sees the policy's own panic value")
+	s := rec.span(t, "policy-panics execute")
+	assert.Equal(t, "panic", attrs(s.Attributes())[policy.AttrOutcome])
+	assert.Equal(t, codes.Error, s.Status().Code)
+	var exception bool
+	for _, ev := range s.Events() {
+		exception = exception || ev.Name == "exception"
+	}
+	assert.True(t, exception, "the panic is an exception event on the execution span")
+	dps := rec.metric(t, policy.MetricExecutionDuration).Data.(metricdata.Histogram[float64]).DataPoints
+	require.Len(t, dps, 1)
+	assert.Equal(t, "outcome=panic,pipeline=policy-panics", setKey(dps[0].Attributes))
+}
+
+// A policy that calls runtime.Goexit (t.FailNow in a test's policy, say)
+// still ends the execution span, and the goroutine exits as asked.
+func TestAGoexitOfAPolicyEndsTheExecutionSpan(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("policy-exits", policyFunc(func(context.Context, policy.Execution) error {
+		runtime.Goexit()
+		return nil
+	})))
+	returned := make(chan bool, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Execute(context.Background(), func(context.Context) error { return nil })
+		returned <- true
+	}()
+	<-done
+	assert.Empty(t, returned, "Goexit goes on: Execute does not return")
+	s := rec.span(t, "policy-exits execute")
+	assert.Equal(t, codes.Error, s.Status().Code)
 }

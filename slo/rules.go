@@ -91,23 +91,24 @@ type PrometheusSLO struct {
 // RuleFile is a Prometheus rule file: what [PrometheusRules] returns and its
 // WriteTo method writes.
 type RuleFile struct {
-	Groups []RuleGroup
+	Groups []RuleGroup // one per indicator of each SLO
 }
 
-// RuleGroup is a group of rules, evaluated together at Prometheus's
+// RuleGroup is a group of rules, evaluated in order at Prometheus's
 // evaluation interval.
 type RuleGroup struct {
-	Name  string
-	Rules []Rule
+	Name  string // unique in a Prometheus
+	Rules []Rule // in evaluation order
 }
 
-// Rule is a recording rule (Record set) or an alerting rule (Alert set).
+// Rule is a recording rule (Record set) or an alerting rule (Alert set):
+// the record or alert, expr, for, labels and annotations of a rule file.
 type Rule struct {
-	Record      string
-	Alert       string
-	Expr        string        // PromQL
-	For         time.Duration // alerts only: zero fires at once
-	Labels      map[string]string
+	Record      string            // the series a recording rule writes; empty for an alert
+	Alert       string            // the name of an alerting rule; empty for a recording rule
+	Expr        string            // PromQL
+	For         time.Duration     // alerts only: how long the condition holds before firing; zero fires at once
+	Labels      map[string]string // added to what the rule writes or fires
 	Annotations map[string]string // alerts only
 }
 
@@ -119,7 +120,10 @@ var windowNames = [winSLO]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
 // PrometheusRules returns the recording and alerting rules that compute the
 // objectives of slos over every replica's metrics, as a [Monitor] computes
 // them in one process. For each indicator of each SLO (availability, and
-// latency when the objective sets a threshold), three groups:
+// latency when the objective sets a threshold), one group named
+// resilience-slo-<sloth_id>, whose rules come in the order they read each
+// other, so that every rule sees what the rules before it recorded at the
+// same evaluation:
 //
 //   - the error ratio over each window, slo:sli_error:ratio_rate5m …
 //     slo:sli_error:ratio_rate3d (the workbook's names; the lengths scale
@@ -229,7 +233,7 @@ func checkThreshold(threshold time.Duration, buckets []float64) error {
 }
 
 func seconds(s float64) string {
-	return time.Duration(math.Round(s * float64(time.Second))).String()
+	return formatWindow(time.Duration(math.Round(s * float64(time.Second))))
 }
 
 // generator writes the rules of one indicator of one SLO.

@@ -149,12 +149,12 @@ func TestPrometheusRulesRefuses(t *testing.T) {
 		{"no name", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Name = "" })}, "Service and Name are required"},
 		{"not UTF-8", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Pipeline = "\xff" })}, "must be UTF-8"},
 		{"bad objective", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Availability = 1 })}, "Objective.Availability is 1"},
-		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m; want at least 1h"},
+		{"short window", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Window = time.Minute })}, "Objective.Window is 1m;"},
 		{"negative for", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.AlertFor = -time.Second })}, "AlertFor is -1s"},
 		{"threshold between buckets", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Latency = 300 * time.Millisecond })},
 			"Objective.Latency is 300ms, which is no bucket boundary of the execution histogram (the nearest are 250ms and 500ms)"},
 		{"threshold above every bucket", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) { s.Objective.Latency = 2 * time.Minute })},
-			"(the largest is 1m0s)"},
+			"(the largest is 1m)"},
 		{"threshold below every bucket", []slo.PrometheusSLO{with(func(s *slo.PrometheusSLO) {
 			s.Objective.Latency = 50 * time.Millisecond
 			s.Buckets = []float64{0.1, 1}
@@ -256,4 +256,26 @@ func promDuration(d time.Duration) string {
 		}
 	}
 	return b.String()
+}
+
+// An objective of one day names its period's rule like the workbook's 1d
+// window (which lasts 48m for it): sloth_window tells them apart, in the
+// rules and in every selector that reads them.
+func TestPrometheusRulesPeriodNamedLikeAWindow(t *testing.T) {
+	s := slo.PrometheusSLO{Service: "shop", Name: "daily", Objective: slo.Objective{Window: 24 * time.Hour}}
+	f, err := slo.PrometheusRules(s)
+	require.NoError(t, err)
+	var windows []string
+	for _, r := range f.Groups[0].Rules {
+		if r.Record == "slo:sli_error:ratio_rate1d" {
+			windows = append(windows, r.Labels[slo.LabelWindow])
+		}
+		if strings.Contains(r.Expr, "slo:sli_error:ratio_rate1d{") {
+			assert.Regexp(t, `slo:sli_error:ratio_rate1d\{[^}]*sloth_window="(48m|1d)"\}`, r.Expr, "rule %s%s", r.Record, r.Alert)
+		}
+	}
+	assert.Equal(t, []string{"48m", "1d"}, windows)
+	dir := t.TempDir()
+	writeRules(t, dir, "daily.yml", s)
+	runPromtool(t, dir, "check", "rules", "daily.yml")
 }

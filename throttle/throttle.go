@@ -92,17 +92,25 @@ type Throttle struct {
 	epoch    time.Time
 	slots    [numSlots]slot
 	rotate   sync.Mutex // taken only to reset a slot for a new period
+	past     atomic.Pointer[pastCounts]
 	rejected func(error) bool
 	err      *RejectedError
 	pipeline *policy.Pipeline // for Execute
 }
 
-// slot counts the calls of one period of a window's twentieth.
+// slot counts the calls of one period of a window's twentieth: requests in
+// the high 32 bits of one word, accepts in the low 32, so that counting a
+// call is one atomic addition. (A slot would need 4 billion calls to
+// overflow.)
 type slot struct {
-	period   atomic.Int64 // the period counted, plus 1 (0: never used)
-	requests atomic.Int64
-	accepts  atomic.Int64
+	period atomic.Int64 // the period counted, plus 1 (0: never used)
+	counts atomic.Uint64
 }
+
+const (
+	oneRequest  = 1 << 32
+	oneAccepted = oneRequest + 1
+)
 
 var _ policy.Policy = (*Throttle)(nil)
 
@@ -163,7 +171,7 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	}
 	now := t.period()
 	if p := t.probability(now); p > 0 && rand.Float64() < p {
-		t.slot(now).requests.Add(1)
+		t.slot(now).counts.Add(oneRequest)
 		ex.Report(policy.Event{Kind: policy.EventThrottleRejected, Reason: ReasonAdaptive, Err: t.err})
 		return t.err
 	}
@@ -180,10 +188,10 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	accepted := err == nil || !t.rejected(err)
 	// Counted in the slot of the call's start: one clock read per call,
 	// which on some machines costs more than the rest of the throttle.
-	s := t.slot(now)
-	s.requests.Add(1)
 	if accepted {
-		s.accepts.Add(1)
+		t.slot(now).counts.Add(oneAccepted)
+	} else {
+		t.slot(now).counts.Add(oneRequest)
 	}
 	return err
 }
@@ -195,8 +203,7 @@ func (t *Throttle) slot(now int64) *slot {
 	if s.period.Load() != now+1 {
 		t.rotate.Lock()
 		if s.period.Load() < now+1 {
-			s.requests.Store(0)
-			s.accepts.Store(0)
+			s.counts.Store(0)
 			s.period.Store(now + 1)
 		}
 		t.rotate.Unlock()
@@ -205,16 +212,44 @@ func (t *Throttle) slot(now int64) *slot {
 }
 
 // counts returns the requests and accepts of the window that ends in period
-// now: the current slot and the 19 before it.
+// now: the current slot, read live, and the 19 before it, summed once per
+// period and kept in t.past. A call counted in a past slot after that sum
+// (one that started in the slot and ended after it) joins the window at the
+// next period's sum.
 func (t *Throttle) counts(now int64) (requests, accepts int64) {
-	for i := range t.slots {
-		s := &t.slots[i]
-		if p := s.period.Load() - 1; p > now-numSlots && p <= now {
-			requests += s.requests.Load()
-			accepts += s.accepts.Load()
+	w := t.past.Load()
+	if w == nil || w.period != now {
+		w = t.sumPast(now)
+		if old := t.past.Load(); old == nil || old.period < now {
+			t.past.CompareAndSwap(old, w)
 		}
 	}
+	requests, accepts = w.requests, w.accepts
+	if s := &t.slots[now%numSlots]; s.period.Load() == now+1 {
+		c := s.counts.Load()
+		requests += int64(c >> 32)
+		accepts += int64(c & (oneRequest - 1))
+	}
 	return requests, accepts
+}
+
+// pastCounts is the sum of the 19 slots before a period.
+type pastCounts struct {
+	period            int64
+	requests, accepts int64
+}
+
+func (t *Throttle) sumPast(now int64) *pastCounts {
+	w := &pastCounts{period: now}
+	for i := range t.slots {
+		s := &t.slots[i]
+		if p := s.period.Load() - 1; p > now-numSlots && p < now {
+			c := s.counts.Load()
+			w.requests += int64(c >> 32)
+			w.accepts += int64(c & (oneRequest - 1))
+		}
+	}
+	return w
 }
 
 func (t *Throttle) probability(now int64) float64 { return t.formula(t.counts(now)) }

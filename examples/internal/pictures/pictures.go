@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,21 +99,28 @@ var (
 	}
 )
 
-// DrawTrace draws t's waterfall into file, SVG or PNG by its extension: one bar per span, the
-// execution's events marked on its bar, failed spans in red.
+// DrawTrace draws t's waterfall into file, SVG or PNG by its extension: one
+// bar per span, its events marked above it, failed spans in red.
 func DrawTrace(t Trace, file string) error {
 	if len(t.Spans) == 0 {
 		return fmt.Errorf("pictures: trace %s has no span", t.TraceID)
 	}
 	p := plot.New()
 	p.Title.Text = "One execution in Jaeger: " + t.Spans[0].Name
-	p.X.Label.Text = "ms"
+	p.X.Label.Text = "ms since the trace began (triangles: span events)"
 	n := len(t.Spans)
 	names := make([]string, n)
+	total := 0.0
+	for _, s := range t.Spans {
+		total = max(total, s.Start+s.Duration)
+	}
 	for i, s := range t.Spans {
 		y := float64(n - 1 - i) // the first span on top
 		names[n-1-i] = s.Name
-		bar, err := plotter.NewPolygon(plotter.XYs{{X: s.Start, Y: y - 0.3}, {X: s.Start + s.Duration, Y: y - 0.3}, {X: s.Start + s.Duration, Y: y + 0.3}, {X: s.Start, Y: y + 0.3}})
+		// A span shorter than 1/200 of the trace is drawn that wide, so
+		// that it shows.
+		end := s.Start + max(s.Duration, total/200)
+		bar, err := plotter.NewPolygon(plotter.XYs{{X: s.Start, Y: y - 0.3}, {X: end, Y: y - 0.3}, {X: end, Y: y + 0.3}, {X: s.Start, Y: y + 0.3}})
 		if err != nil {
 			return err
 		}
@@ -122,7 +130,15 @@ func DrawTrace(t Trace, file string) error {
 		}
 		bar.LineStyle.Width = 0
 		p.Add(bar)
+		lastAt, raise := math.Inf(-1), 0
 		for _, e := range s.Events {
+			// Labels of events close together go one above the other.
+			if e.At-lastAt < total/25 {
+				raise++
+			} else {
+				raise = 0
+			}
+			lastAt = e.At
 			pts, err := plotter.NewScatter(plotter.XYs{{X: e.At, Y: y + 0.42}})
 			if err != nil {
 				return err
@@ -136,11 +152,12 @@ func DrawTrace(t Trace, file string) error {
 				return err
 			}
 			label.TextStyle[0].Font.Size = vg.Points(8)
-			label.Offset = vg.Point{X: vg.Points(3), Y: vg.Points(2)}
+			label.Offset = vg.Point{X: vg.Points(3), Y: vg.Points(2 + 9*float64(raise))}
 			p.Add(label)
 		}
 	}
 	p.NominalY(names...)
+	p.X.Min, p.X.Max = 0, total*1.15 // room for the last events' labels
 	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.2
 	return save(file, 9*vg.Inch, vg.Length(1.2+0.45*float64(n))*vg.Inch, [][]*plot.Plot{{p}})
 }
