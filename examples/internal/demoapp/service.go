@@ -150,7 +150,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(o *options)
 // New builds the service's pipelines and health checks, and starts serving up
 // over HTTP on 127.0.0.1 until Close. The listeners of the policies report to
 // cb when it is not nil.
-func New(cfg Config, up *Upstream, cb otelhooks.Callbacks, opts ...Option) (*Service, error) {
+func New(cfg Config, up *Upstream, cb otelhooks.Callbacks, opts ...Option) (_ *Service, err error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -165,13 +165,16 @@ func New(cfg Config, up *Upstream, cb otelhooks.Callbacks, opts ...Option) (*Ser
 		popts = append(popts, policy.WithMeterProvider(o.mp))
 		s.otelOpts = append(s.otelOpts, otelhttp.WithMeterProvider(o.mp))
 	}
-	var err error
 	if s.SLO, err = slo.New(cfg.Name, cfg.Objective); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			s.SLO.Close() // its goroutine, the one thing New has started by then
+		}
+	}()
 	r, err := retry.New(cfg.Retry, otelhooks.RetryOptions(cb)...)
 	if err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	var hopts []hedge.Option
@@ -179,42 +182,34 @@ func New(cfg Config, up *Upstream, cb otelhooks.Callbacks, opts ...Option) (*Ser
 		hopts = append(hopts, hedge.WithDelay(cfg.HedgeDelay))
 	}
 	if s.Hedge, err = hedge.New(hopts...); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	if cfg.Breaker.Classifier == nil {
 		cfg.Breaker.Classifier = resiliencehttp.BreakerClassifier
 	}
 	if s.Breaker, err = breaker.New(cfg.Name, cfg.Breaker); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	if s.Bulkhead, err = bulkhead.New(cfg.Name, cfg.Bulkhead); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	t, err := timeout.New(cfg.Timeout, otelhooks.TimeoutOption(cb))
 	if err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	if s.Pipeline, err = policy.New(cfg.Name, s.SLO, r, s.Hedge, s.Breaker, s.Bulkhead, t); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	fb, err := fallback.NewValue(s.cached, fallback.WithPredicate(s.servable))
 	if err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	if s.Fallback, err = policy.New(cfg.Name+"-fallback", fb); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	s.Pipeline, s.Fallback = s.Pipeline.With(popts...), s.Fallback.With(popts...)
 
 	if s.Health, err = health.NewChecker(cfg.Name, health.Config{CheckInterval: 5 * time.Second, FailureThreshold: 1}); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	for _, reg := range []error{
@@ -223,19 +218,16 @@ func New(cfg Config, up *Upstream, cb otelhooks.Callbacks, opts ...Option) (*Ser
 		s.Health.RegisterSLO("slo", health.SLOPaging(s.SLO)),
 	} {
 		if reg != nil {
-			s.SLO.Close()
 			return nil, reg
 		}
 	}
 
 	base := &http.Transport{MaxIdleConnsPerHost: 16}
 	if s.client, err = resiliencehttp.NewClient(&http.Client{Transport: otelhttp.NewTransport(base, s.otelOpts...)}, s.Pipeline); err != nil {
-		s.SLO.Close()
 		return nil, err
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		s.SLO.Close()
 		return nil, fmt.Errorf("demoapp: cannot serve the upstream: %w", err)
 	}
 	s.url = "http://" + lis.Addr().String() + "/"
