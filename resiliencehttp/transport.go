@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -96,31 +97,36 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return c.finish(err)
 }
 
-// call is one RoundTrip: what its attempts share.
+// call is one RoundTrip: what its attempts share. A hedge in the pipeline
+// runs attempts at once, so the fields below mu are guarded by it.
 type call struct {
-	t        *Transport
-	req      *http.Request
-	n        int            // attempts made
+	t   *Transport
+	req *http.Request
+
+	mu       sync.Mutex
+	n        int            // attempts started
 	bodySent bool           // req.Body was handed to the base transport, which closes it
-	last     *http.Response // the last attempt's response
-	lastErr  *StatusError   // its error, when it counts as failed
+	won      *http.Response // the first response that counts as a success
+	parked   *http.Response // the last failed response, drained (park)
 	done     bool           // finish ran
 }
 
 func (c *call) attempt(ctx context.Context) error {
-	if c.last != nil {
-		// A failed response, parked: its connection is already back in the
-		// pool, or closed when its body was too large to drain.
-		c.last.Body.Close()
-		c.last, c.lastErr = nil, nil
-	}
-	c.n++
 	recording := policy.AttemptRecording(ctx)
 	if recording {
 		c.annotateRequest(ctx)
 	}
 	rctx, cancel := c.context(ctx)
-	r, err := c.request(rctx)
+	c.mu.Lock()
+	if c.parked != nil {
+		// A failed response, parked: its connection is already back in the
+		// pool, or closed when its body was too large to drain.
+		c.parked.Body.Close()
+		c.parked = nil
+	}
+	c.n++
+	r, err := c.request(rctx, c.n)
+	c.mu.Unlock()
 	if err != nil {
 		cancel.release()
 		return retry.Permanent(err)
@@ -139,17 +145,33 @@ func (c *call) attempt(ctx context.Context) error {
 	if recording {
 		policy.SetAttemptAttributes(ctx, attribute.Int("http.response.status_code", resp.StatusCode))
 	}
-	c.last = resp
-	v := c.t.cfg.classify(resp, nil)
+	v := c.classifyResponse(resp)
 	if !v.Retry && !v.Failure {
+		c.mu.Lock()
+		first := c.won == nil
+		if first {
+			c.won = resp
+		}
+		c.mu.Unlock()
+		if !first {
+			// A hedged attempt that succeeded after another: the caller
+			// gets the first response, and this one is closed.
+			resp.Body.Close()
+		}
 		return nil
 	}
 	se := &StatusError{StatusCode: resp.StatusCode, Verdict: v, Response: resp}
 	if v.Retry && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		se.Wait, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	c.lastErr = se
 	park(resp)
+	c.mu.Lock()
+	old := c.parked
+	c.parked = resp
+	c.mu.Unlock()
+	if old != nil {
+		old.Body.Close() // a concurrent attempt's: this one ended later
+	}
 	if !v.Retry {
 		return retry.Permanent(se)
 	}
@@ -157,6 +179,20 @@ func (c *call) attempt(ctx context.Context) error {
 		return retry.Permanent(&NotRetriedError{Reason: reason, Err: se})
 	}
 	return se
+}
+
+// classifyResponse classifies resp, and closes it when the classifier
+// panics: the attempt does not hold it yet.
+func (c *call) classifyResponse(resp *http.Response) Verdict {
+	classified := false
+	defer func() {
+		if !classified {
+			resp.Body.Close()
+		}
+	}()
+	v := c.t.cfg.classify(resp, nil)
+	classified = true
+	return v
 }
 
 // unsafe returns why the request may not be sent again after failing with
@@ -174,9 +210,10 @@ func (c *call) unsafe(err error) error {
 
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
-// request returns the request of one attempt, with ctx: req itself when
+// request returns the request of attempt n, with ctx: req itself when
 // nothing differs, else a shallow copy with a fresh body and its own header.
-func (c *call) request(ctx context.Context) (*http.Request, error) {
+// It is called with c.mu held.
+func (c *call) request(ctx context.Context, n int) (*http.Request, error) {
 	req := c.req
 	r := req
 	if ctx != req.Context() {
@@ -206,31 +243,39 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 		if r.Header == nil {
 			r.Header = make(http.Header, 1)
 		}
-		r.Header[name] = []string{strconv.Itoa(c.n)}
+		r.Header[name] = []string{strconv.Itoa(n)}
 	}
 	return r, nil
 }
 
-// finish turns the execution's error into RoundTrip's results.
+// finish turns the execution's error into RoundTrip's results. Every
+// attempt has returned by then: nothing else touches c.
 func (c *call) finish(err error) (*http.Response, error) {
 	c.done = true
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close() // no attempt ran: the body is still ours to close
 	}
-	resp := c.last
-	if err == nil {
-		if resp == nil {
-			return nil, ErrNoResponse
+	won, parked := c.won, c.parked
+	c.won, c.parked = nil, nil
+	var resp *http.Response
+	switch {
+	case err == nil:
+		resp = won
+	case parked != nil && c.req.Context().Err() == nil:
+		if se, ok := errors.AsType[*StatusError](err); ok && se.Response == parked {
+			resp = parked // the last attempt's failed response, for the caller to read
 		}
-		return resp, nil
 	}
-	if resp != nil && c.lastErr != nil && c.req.Context().Err() == nil {
-		if se, ok := errors.AsType[*StatusError](err); ok && se == c.lastErr {
-			return resp, nil // the last attempt's failed response, for the caller to read
+	for _, r := range []*http.Response{won, parked} {
+		if r != nil && r != resp {
+			r.Body.Close()
 		}
+	}
+	if err == nil && resp == nil {
+		return nil, ErrNoResponse
 	}
 	if resp != nil {
-		resp.Body.Close()
+		return resp, nil
 	}
 	return nil, err
 }
@@ -240,8 +285,10 @@ func (c *call) cleanup() {
 	if c.done {
 		return
 	}
-	if c.last != nil {
-		c.last.Body.Close()
+	for _, r := range []*http.Response{c.won, c.parked} {
+		if r != nil {
+			r.Body.Close()
+		}
 	}
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close()
