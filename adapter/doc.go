@@ -1,7 +1,7 @@
-// Package adapter is the resilient adapter mixin: what a type that talks to
-// one backend embeds to call it through an SLO monitor, a circuit breaker, a
-// bulkhead and a time limit from a single call site, and to report the state
-// of all of them in one status. It serves the adapters of a knowledge store
+// Package adapter gives a type that talks to one backend, by embedding a
+// [*Resilient], what it needs to call that backend through an SLO monitor, a
+// circuit breaker, a bulkhead and a time limit from a single call site, and
+// to report the state of all of them in one status. It serves the adapters of a knowledge store
 // and the like, which need bulkhead isolation and an SLO of their own.
 //
 // An adapter embeds a *[Resilient] built by [New] from a [Config] that names

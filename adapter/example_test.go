@@ -14,7 +14,7 @@ import (
 )
 
 // KnowledgeStore is a fake adapter to a knowledge store: a map behind a
-// flaky "network". It embeds the mixin, and so calls its backend through an
+// flaky "network". It embeds *adapter.Resilient, and so calls its backend through an
 // SLO monitor, a breaker, a bulkhead and a timeout.
 type KnowledgeStore struct {
 	*adapter.Resilient

@@ -18,7 +18,7 @@ import (
 // running the backend call unprotected.
 var ErrNoResilient = errors.New("adapter: nil *Resilient: build it with adapter.New")
 
-// Resilient is the mixin an adapter embeds to call its backend through an
+// Resilient is what an adapter embeds to call its backend through an
 // SLO monitor, a circuit breaker, a bulkhead and a timeout, in that order,
 // from one call site:
 //
@@ -70,7 +70,7 @@ type Adapter interface {
 
 func (r *Resilient) resilient() *Resilient { return r }
 
-// New builds the mixin of the adapter cfg names, from its breaker, bulkhead
+// New builds the *Resilient of the adapter cfg names, from its breaker, bulkhead
 // and SLO monitor (see [Config]). It fails, with an error matching
 // [ErrInvalidConfig] that names the field, when cfg.Name is empty, a
 // number is out of range, or the breaker, bulkhead or monitor it would

@@ -29,7 +29,7 @@ type Status struct {
 
 // Status returns the adapter's status. Reading it takes an SLO snapshot,
 // which brings the SLO's alerts up to date. On a nil *Resilient (an adapter
-// whose mixin was never built with [New]) it returns a Status with Unset
+// whose embedded *Resilient was never built with [New]) it returns a Status with Unset
 // true and Healthy false.
 func (r *Resilient) Status() Status {
 	if r == nil {

@@ -44,6 +44,9 @@
 //     StatusError's RetryAfter method, and the retry follows its own rules
 //     with it: it waits that long instead of its computed delay, capped by
 //     its MaxDelay.
+//   - Hedging. A hedge in the pipeline (package hedge) sends one request's
+//     attempts at once: the caller gets the first response that succeeds,
+//     and the transport closes the others.
 //   - Attempt header. [WithAttemptHeader] numbers each attempt in a request
 //     header, so that a server can tell a retry.
 //   - Time limits. A timeout policy in the pipeline bounds each attempt up to

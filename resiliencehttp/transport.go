@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -98,46 +97,36 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return c.finish(err)
 }
 
-// call is one RoundTrip: what its attempts share. A hedge runs attempts at
-// once, so what they share is guarded by mu.
+// call is one RoundTrip: what its attempts share. A hedge in the pipeline
+// runs attempts at once, so the fields below mu are guarded by it.
 type call struct {
 	t   *Transport
 	req *http.Request
 
 	mu       sync.Mutex
-	n        int              // attempts started
-	inflight int              // attempts running
-	bodySent bool             // req.Body was handed to the base transport, which closes it
-	won      *http.Response   // the response of the first attempt that succeeded
-	failed   []*http.Response // failed responses, parked, that the execution may end with
-	done     bool             // finish ran
+	n        int            // attempts started
+	bodySent bool           // req.Body was handed to the base transport, which closes it
+	won      *http.Response // the first response that counts as a success
+	parked   *http.Response // the last failed response, drained (park)
+	done     bool           // finish ran
 }
 
 func (c *call) attempt(ctx context.Context) error {
-	c.mu.Lock()
-	if c.inflight == 0 {
-		// The failed responses of the attempts before this one, parked:
-		// their connections are already back in the pool, or closed when
-		// their bodies were too large to drain.
-		for _, r := range c.failed {
-			r.Body.Close()
-		}
-		c.failed = c.failed[:0]
-	}
-	c.inflight++
-	c.n++
-	n := c.n
-	replay := c.bodySent
-	c.bodySent = c.bodySent || hasBody(c.req)
-	c.mu.Unlock()
-	defer c.ended()
-
 	recording := policy.AttemptRecording(ctx)
 	if recording {
 		c.annotateRequest(ctx)
 	}
 	rctx, cancel := c.context(ctx)
-	r, err := c.request(rctx, n, replay)
+	c.mu.Lock()
+	if c.parked != nil {
+		// A failed response, parked: its connection is already back in the
+		// pool, or closed when its body was too large to drain.
+		c.parked.Body.Close()
+		c.parked = nil
+	}
+	c.n++
+	r, err := c.request(rctx, c.n)
+	c.mu.Unlock()
 	if err != nil {
 		cancel.release()
 		return retry.Permanent(err)
@@ -156,7 +145,7 @@ func (c *call) attempt(ctx context.Context) error {
 	if recording {
 		policy.SetAttemptAttributes(ctx, attribute.Int("http.response.status_code", resp.StatusCode))
 	}
-	v := c.classify(resp)
+	v := c.classifyResponse(resp)
 	if !v.Retry && !v.Failure {
 		c.mu.Lock()
 		first := c.won == nil
@@ -165,7 +154,9 @@ func (c *call) attempt(ctx context.Context) error {
 		}
 		c.mu.Unlock()
 		if !first {
-			resp.Body.Close() // a concurrent attempt succeeded first
+			// A hedged attempt that succeeded after another: the caller
+			// gets the first response, and this one is closed.
+			resp.Body.Close()
 		}
 		return nil
 	}
@@ -175,8 +166,12 @@ func (c *call) attempt(ctx context.Context) error {
 	}
 	park(resp)
 	c.mu.Lock()
-	c.failed = append(c.failed, resp)
+	old := c.parked
+	c.parked = resp
 	c.mu.Unlock()
+	if old != nil {
+		old.Body.Close() // a concurrent attempt's: this one ended later
+	}
 	if !v.Retry {
 		return retry.Permanent(se)
 	}
@@ -186,23 +181,17 @@ func (c *call) attempt(ctx context.Context) error {
 	return se
 }
 
-func (c *call) ended() {
-	c.mu.Lock()
-	c.inflight--
-	c.mu.Unlock()
-}
-
-// classify judges resp with the transport's Classifier, and closes it when
-// the Classifier panics.
-func (c *call) classify(resp *http.Response) Verdict {
-	judged := false
+// classifyResponse classifies resp, and closes it when the classifier
+// panics: the attempt does not hold it yet.
+func (c *call) classifyResponse(resp *http.Response) Verdict {
+	classified := false
 	defer func() {
-		if !judged {
+		if !classified {
 			resp.Body.Close()
 		}
 	}()
 	v := c.t.cfg.classify(resp, nil)
-	judged = true
+	classified = true
 	return v
 }
 
@@ -222,26 +211,29 @@ func (c *call) unsafe(err error) error {
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
 // request returns the request of attempt n, with ctx: req itself when
-// nothing differs, else a shallow copy with its own header and, when replay
-// says an attempt before it took req.Body, a fresh body.
-func (c *call) request(ctx context.Context, n int, replay bool) (*http.Request, error) {
+// nothing differs, else a shallow copy with a fresh body and its own header.
+// It is called with c.mu held.
+func (c *call) request(ctx context.Context, n int) (*http.Request, error) {
 	req := c.req
 	r := req
 	if ctx != req.Context() {
 		r = req.WithContext(ctx)
 	}
-	if hasBody(req) && replay {
-		if req.GetBody == nil {
-			return nil, ErrNotReplayable
+	if hasBody(req) {
+		if c.bodySent {
+			if req.GetBody == nil {
+				return nil, ErrNotReplayable
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, errors.Join(errors.New("resiliencehttp: GetBody failed"), err)
+			}
+			if r == req {
+				r = req.WithContext(ctx)
+			}
+			r.Body = body
 		}
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, errors.Join(errors.New("resiliencehttp: GetBody failed"), err)
-		}
-		if r == req {
-			r = req.WithContext(ctx)
-		}
-		r.Body = body
+		c.bodySent = true
 	}
 	if name := c.t.cfg.attemptHeader; name != "" {
 		if r == req {
@@ -256,57 +248,48 @@ func (c *call) request(ctx context.Context, n int, replay bool) (*http.Request, 
 	return r, nil
 }
 
-// finish turns the execution's error into RoundTrip's results, and closes
-// every response it does not return.
+// finish turns the execution's error into RoundTrip's results. Every
+// attempt has returned by then: nothing else touches c.
 func (c *call) finish(err error) (*http.Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.done = true
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close() // no attempt ran: the body is still ours to close
 	}
+	won, parked := c.won, c.parked
+	c.won, c.parked = nil, nil
 	var resp *http.Response
 	switch {
 	case err == nil:
-		resp = c.won
-		if resp == nil && len(c.failed) > 0 {
-			resp = c.failed[len(c.failed)-1] // a fallback made a failure a success
-		}
-	case c.req.Context().Err() == nil:
-		if se, ok := errors.AsType[*StatusError](err); ok && slices.Contains(c.failed, se.Response) {
-			resp = se.Response // the last attempt's failed response, for the caller to read
+		resp = won
+	case parked != nil && c.req.Context().Err() == nil:
+		if se, ok := errors.AsType[*StatusError](err); ok && se.Response == parked {
+			resp = parked // the last attempt's failed response, for the caller to read
 		}
 	}
-	c.closeAll(resp)
-	switch {
-	case resp != nil:
-		return resp, nil
-	case err == nil:
+	for _, r := range []*http.Response{won, parked} {
+		if r != nil && r != resp {
+			r.Body.Close()
+		}
+	}
+	if err == nil && resp == nil {
 		return nil, ErrNoResponse
+	}
+	if resp != nil {
+		return resp, nil
 	}
 	return nil, err
 }
 
-// closeAll closes the responses of the attempts, but keep; c.mu is held.
-func (c *call) closeAll(keep *http.Response) {
-	if c.won != nil && c.won != keep {
-		c.won.Body.Close()
-	}
-	for _, r := range c.failed {
-		if r != keep {
-			r.Body.Close()
-		}
-	}
-}
-
 // cleanup closes what a panic left open.
 func (c *call) cleanup() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.done {
 		return
 	}
-	c.closeAll(nil)
+	for _, r := range []*http.Response{c.won, c.parked} {
+		if r != nil {
+			r.Body.Close()
+		}
+	}
 	if hasBody(c.req) && !c.bodySent {
 		c.req.Body.Close()
 	}

@@ -48,7 +48,7 @@ func New(name string, obj Objective, opts ...Option) (*Monitor, error) {
 	}
 	obj, err := obj.normalize()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var cfg config
 	for _, o := range opts {
@@ -90,7 +90,7 @@ func (m *Monitor) Record(outcome policy.Outcome, latency time.Duration) {
 // the monitor (a breaker or bulkhead placed after it in the pipeline) is a
 // bad call too: callers got no answer, and an SLO that ignored rejections
 // would look healthiest while a breaker sheds all traffic. Put the monitor
-// inside such policies to measure the backend alone, as the adapter mixin
+// inside such policies to measure the backend alone, as package adapter
 // does. A call whose caller cancelled its context (context.Canceled, with
 // ctx done) is not recorded: the caller walked away, and the call says
 // nothing about the backend. A deadline that ran out is a bad call.

@@ -64,33 +64,34 @@ type Objective struct {
 }
 
 // normalize returns o with its defaults filled in, or an error naming the
-// first field at fault.
+// first field at fault, which its caller wraps with [ErrInvalid] and what it
+// is validating.
 func (o Objective) normalize() (Objective, error) {
 	if o.Availability == 0 {
 		o.Availability = DefaultAvailability
 	}
 	if !(o.Availability > 0 && o.Availability < 1) {
-		return o, fmt.Errorf("%w: Objective.Availability is %v; want a share strictly between 0 and 1, such as 0.999", ErrInvalid, o.Availability)
+		return o, fmt.Errorf("Objective.Availability is %v; want a share strictly between 0 and 1, such as 0.999", o.Availability)
 	}
 	switch {
 	case o.Latency < 0:
-		return o, fmt.Errorf("%w: Objective.Latency is %v; want a positive threshold, or zero for no latency objective", ErrInvalid, o.Latency)
+		return o, fmt.Errorf("Objective.Latency is %v; want a positive threshold, or zero for no latency objective", o.Latency)
 	case o.Latency == 0 && o.LatencyTarget != 0:
-		return o, fmt.Errorf("%w: Objective.LatencyTarget is %v but Objective.Latency is zero; set the threshold too", ErrInvalid, o.LatencyTarget)
+		return o, fmt.Errorf("Objective.LatencyTarget is %v but Objective.Latency is zero; set the threshold too", o.LatencyTarget)
 	case o.Latency > 0 && o.LatencyTarget == 0:
 		o.LatencyTarget = DefaultLatencyTarget
 	}
 	if o.Latency > 0 && !(o.LatencyTarget > 0 && o.LatencyTarget < 1) {
-		return o, fmt.Errorf("%w: Objective.LatencyTarget is %v; want a share strictly between 0 and 1, such as 0.99", ErrInvalid, o.LatencyTarget)
+		return o, fmt.Errorf("Objective.LatencyTarget is %v; want a share strictly between 0 and 1, such as 0.99", o.LatencyTarget)
 	}
 	if o.AlertMinCalls < 0 {
-		return o, fmt.Errorf("%w: Objective.AlertMinCalls is %d; want zero for no minimum, or a number of calls", ErrInvalid, o.AlertMinCalls)
+		return o, fmt.Errorf("Objective.AlertMinCalls is %d; want zero for no minimum, or a number of calls", o.AlertMinCalls)
 	}
 	if o.Window == 0 {
 		o.Window = DefaultWindow
 	}
 	if o.Window < MinWindow {
-		return o, fmt.Errorf("%w: Objective.Window is %v; want at least %v, or zero for %v", ErrInvalid, formatWindow(o.Window), formatWindow(MinWindow), formatWindow(DefaultWindow))
+		return o, fmt.Errorf("Objective.Window is %v; want at least %v, or zero for %v", formatWindow(o.Window), formatWindow(MinWindow), formatWindow(DefaultWindow))
 	}
 	return o, nil
 }

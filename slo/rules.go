@@ -166,7 +166,7 @@ func PrometheusRules(slos ...PrometheusSLO) (RuleFile, error) {
 		}
 		obj, err := s.Objective.normalize()
 		if err != nil {
-			return RuleFile{}, fmt.Errorf("slo %q: %w", s.Name, err)
+			return RuleFile{}, fmt.Errorf("%w: slo %q: %w", ErrInvalid, s.Name, err)
 		}
 		if s.AlertFor < 0 {
 			return RuleFile{}, fmt.Errorf("%w: slo %q: AlertFor is %v; want zero or more", ErrInvalid, s.Name, s.AlertFor)

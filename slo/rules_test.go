@@ -173,7 +173,7 @@ func TestPrometheusRulesRefuses(t *testing.T) {
 			f, err := slo.PrometheusRules(tt.slos...)
 			require.ErrorIs(t, err, slo.ErrInvalid)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.True(t, strings.HasPrefix(err.Error(), "slo"), "message %q", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "slo: invalid configuration: "), "message %q", err)
 			assert.Empty(t, f.Groups)
 		})
 	}

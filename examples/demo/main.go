@@ -1,6 +1,8 @@
-// Command demo is a small service that calls a flaky upstream through a
-// resilience pipeline (slo → retry → breaker → bulkhead → timeout) and shows
-// every decision the pipeline takes in OpenTelemetry.
+// Command demo is a small service that calls a flaky upstream, served over
+// HTTP on 127.0.0.1, through a resilience pipeline in its HTTP client
+// (slo → retry → hedge → breaker → bulkhead → timeout, with a fallback to the
+// last good answer while the breaker is open) and shows every decision the
+// pipeline takes in OpenTelemetry.
 //
 // It serves GET / (one call to the upstream), /metrics (Prometheus, with
 // exemplars) and /health, and calls itself a few times a second, with an
@@ -30,6 +32,7 @@ import (
 
 	"github.com/aragora/resilience/examples/internal/demoapp"
 	"github.com/aragora/resilience/otelhooks"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func main() {
@@ -97,7 +100,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	defer closeSpans()
 
 	mux := http.NewServeMux()
-	setupOpts := []otelhooks.Option{otelhooks.WithServiceName(demoapp.ServiceName), otelhooks.WithServeMux(mux)}
+	reg := prometheus.NewRegistry() // what /metrics serves, and the summary lines read
+	setupOpts := []otelhooks.Option{otelhooks.WithServiceName(demoapp.ServiceName), otelhooks.WithServeMux(mux), otelhooks.WithRegistry(reg)}
 	if spans != nil {
 		setupOpts = append(setupOpts, otelhooks.WithSpanWriter(spans))
 	}
@@ -113,7 +117,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 
 	// The pipeline's own telemetry already makes the resilience_* metrics; the
 	// listeners here only feed the summary lines.
-	st := &stats{out: stdout, start: time.Now()}
+	st := &stats{out: stdout, start: time.Now(), reg: reg}
 	up := demoapp.NewUpstream(demoapp.UpstreamConfig{
 		FailureRate: 0.2, SlowRate: 0.05, Latency: 20 * time.Millisecond, SlowLatency: 400 * time.Millisecond,
 		Seed: uint64(time.Now().UnixNano()),
@@ -190,13 +194,13 @@ func spanOutput(traces string, stdout io.Writer) (w io.Writer, where string, clo
 }
 
 func banner(w io.Writer, base, traces string, o options) {
-	fmt.Fprintf(w, `resilience demo: a service calling a flaky upstream through slo → retry → breaker → bulkhead → timeout
+	fmt.Fprintf(w, `resilience demo: a service calling a flaky upstream over HTTP through slo → retry → hedge → breaker → bulkhead → timeout, with a fallback to the last answer while the breaker is open
   call it     %[1]s/         (called every %[2]v, 16 at once every 10s; the upstream goes down for %[3]v after %[4]v, then every %[5]v)
   metrics     %[1]s/metrics  (Prometheus; OpenMetrics with exemplars: curl -H 'Accept: application/openmetrics-text' %[1]s/metrics)
   health      %[1]s/health
   traces      %[6]s
   Prometheus  http://127.0.0.1:9090/graph?g0.expr=sum+by+(event)(rate(resilience_events_total[1m]))  (when make backends-up runs it)
-One line every %[7]v: calls, what became of them, and the state of the breaker and the SLO. Ctrl-C stops.
+One line every %[7]v: calls, what became of them (fallback: answered from the cache), hedged attempts, and the state of the breaker and the SLO. Ctrl-C stops.
 `, base, o.every, o.outageFor, o.outageFirst, o.outageEvery, traces, o.report)
 }
 
@@ -205,8 +209,10 @@ One line every %[7]v: calls, what became of them, and the state of the breaker a
 type stats struct {
 	out   io.Writer
 	start time.Time
+	reg   *prometheus.Registry // the pipeline's metrics, for the hedges
 
-	calls, ok, failed, other          atomic.Int64
+	hedges                            float64 // counted up to the last summary line
+	calls, ok, cached, failed, other  atomic.Int64
 	rejectedBreaker, rejectedBulkhead atomic.Int64
 	retries, exhausted, timeouts      atomic.Int64
 	mu                                sync.Mutex // serializes lines
@@ -232,6 +238,8 @@ func (s *stats) printf(format string, args ...any) {
 func (s *stats) count(resp *http.Response) {
 	s.calls.Add(1)
 	switch {
+	case resp.StatusCode == http.StatusOK && resp.Header.Get(demoapp.FallbackHeader) != "":
+		s.cached.Add(1)
 	case resp.StatusCode == http.StatusOK:
 		s.ok.Add(1)
 	case resp.Header.Get(demoapp.RejectedByHeader) == "breaker":
@@ -264,11 +272,38 @@ func (s *stats) summarize(ctx context.Context, every time.Duration, svc *demoapp
 				break
 			}
 		}
-		s.printf("calls %3d  ok %3d  failed %2d  retries %3d  rejected: breaker %3d bulkhead %2d  timeouts %2d | breaker %-9s | slo burn(%s) %5.1f  alert %s",
-			s.calls.Swap(0), s.ok.Swap(0), s.failed.Swap(0)+s.other.Swap(0), s.retries.Swap(0),
-			s.rejectedBreaker.Swap(0), s.rejectedBulkhead.Swap(0), s.timeouts.Swap(0),
+		hedges := s.events(svc.Pipeline.Name(), "hedge")
+		s.printf("calls %3d  ok %3d  fallback %3d  failed %2d  retries %3d  hedges %2d  rejected: breaker %3d bulkhead %2d  timeouts %2d | breaker %-9s | slo burn(%s) %5.1f  alert %s",
+			s.calls.Swap(0), s.ok.Swap(0), s.cached.Swap(0), s.failed.Swap(0)+s.other.Swap(0), s.retries.Swap(0),
+			int(hedges-s.hedges), s.rejectedBreaker.Swap(0), s.rejectedBulkhead.Swap(0), s.timeouts.Swap(0),
 			svc.Breaker.State(), w.Window.Round(time.Second), w.BurnRate, snap.Alert)
+		s.hedges = hedges
 	}
+}
+
+// events returns how many events of kind event the pipeline has reported,
+// read from the registry /metrics serves: resilience_events_total.
+func (s *stats) events(pipeline, event string) float64 {
+	families, err := s.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "resilience_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["pipeline"] == pipeline && labels["event"] == event {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // load calls the service every so often, and every 10s in a burst of 16

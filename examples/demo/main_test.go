@@ -53,10 +53,11 @@ func TestDemoPrintsADashboardByDefault(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^  metrics     http://127\.0\.0\.1:\d+/metrics`,
 		`(?m)^  health      http://127\.0\.0\.1:\d+/health`,
-		`(?m)^ +\d+\.\ds  calls +\d+  ok +\d+  failed +\d+  retries +\d+  rejected: breaker +\d+ bulkhead +\d+  timeouts +\d+ \| breaker \S+ +\| slo burn\(\w+\) +[\d.]+  alert \w+$`,
+		`(?m)^ +\d+\.\ds  calls +\d+  ok +\d+  fallback +\d+  failed +\d+  retries +\d+  hedges +\d+  rejected: breaker +\d+ bulkhead +\d+  timeouts +\d+ \| breaker \S+ +\| slo burn\(\w+\) +[\d.]+  alert \w+$`,
 		`(?m)^ +\d+\.\ds  the upstream is down for 1s`,
 		`(?m)^ +\d+\.\ds  breaker upstream: closed → open$`,
-		`(?m)^ +\d+\.\ds  calls .* rejected: breaker +[1-9]\d*`,
+		// While the breaker is open, calls are answered from the cache.
+		`(?m)^ +\d+\.\ds  calls +\d+  ok +\d+  fallback +[1-9]\d*`,
 		`(?m)^demo: stopping$`,
 	} {
 		assert.Regexp(t, want, got)
@@ -79,9 +80,12 @@ func TestDemoPrintsSpansWhenAsked(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^span "upstream execute" trace=\w{32} span=\w{16} parent=\w{16} `,
 		`(?m)^span "upstream attempt" .*resilience\.attempt=1`,
+		`(?m)^span "HTTP GET" trace=\w{32} span=\w{16} parent=\w{16} `,
+		`(?m)^span "upstream-fallback execute" trace=\w{32}`,
 		`(?m)^span "GET /" trace=\w{32}`,
 		`retry\{.*resilience\.attempt=2`,
 		`breaker\.rejected\{`,
+		`fallback\{`,
 	} {
 		assert.Regexp(t, want, got)
 	}

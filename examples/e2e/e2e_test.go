@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 	"github.com/aragora/resilience/otelhooks"
 	"github.com/aragora/resilience/retry"
 	"github.com/aragora/resilience/slo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 )
 
@@ -33,8 +34,9 @@ type run struct {
 
 // TestEndToEnd runs the demo's pipeline against the real backends: three
 // executions, one that succeeds on its third attempt, one that exhausts its
-// retries and trips the breaker, one that the open breaker rejects; then reads
-// them back from Jaeger and Prometheus.
+// retries and trips the breaker, one that the open breaker rejects and the
+// fallback answers from the cache; then reads them back from Jaeger and
+// Prometheus.
 func TestEndToEnd(t *testing.T) {
 	requireBackends(t)
 	r := scenario(t)
@@ -96,74 +98,110 @@ func scenario(t *testing.T) run {
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 
 	tracer := otel.Tracer("github.com/aragora/resilience/examples/e2e")
-	call := func(name string) (traceID string, err error) {
+	call := func(name string) (traceID string, a demoapp.Answer, err error) {
 		ctx, span := tracer.Start(context.Background(), "e2e "+name)
 		defer span.End()
-		_, err = svc.Fetch(ctx)
-		return span.SpanContext().TraceID().String(), err
+		a, err = svc.Fetch(ctx)
+		return span.SpanContext().TraceID().String(), a, err
 	}
 
+	var a demoapp.Answer
 	up.FailNext(2)
-	if r.retried, err = call("retried"); err != nil {
-		t.Fatalf("two failures then a success: %v", err)
-	}
+	r.retried, a, err = call("retried")
+	require.NoError(t, err, "two failures then a success")
+	require.False(t, a.Cached)
 	up.SetDown(true)
-	if r.failed, err = call("failed"); !errors.Is(err, demoapp.ErrUnavailable) || !errors.Is(err, retry.ErrExhausted) {
-		t.Fatalf("three failures: %v, want the upstream's error after exhausted retries", err)
-	}
-	if got := svc.Breaker.State(); got != breaker.Open {
-		t.Fatalf("breaker after three failures: %v, want open", got)
-	}
-	if r.rejected, err = call("rejected"); !errors.Is(err, breaker.ErrOpen) {
-		t.Fatalf("call to an open breaker: %v, want a rejection", err)
-	}
+	r.failed, _, err = call("failed")
+	require.ErrorIs(t, err, demoapp.ErrUnavailable, "three failures: the upstream's last answer")
+	require.Equal(t, breaker.Open, svc.Breaker.State(), "breaker after three failures")
+	r.rejected, a, err = call("rejected")
+	require.NoError(t, err, "call to an open breaker: answered from the cache")
+	require.True(t, a.Cached, "call to an open breaker: answered from the cache")
 	return r
 }
 
 func checkTraces(t *testing.T, r run) {
 	execName, attemptName := r.pipeline+" execute", r.pipeline+" attempt"
+	fbExecName, fbAttemptName := r.pipeline+"-fallback execute", r.pipeline+"-fallback attempt"
 	tests := []struct {
-		name     string
-		traceID  string
-		attempts int      // attempt spans
-		failed   []int    // attempts with error status
-		events   []string // events of the execution span, in order
-		delays   []float64
-		errored  bool // execution span has error status
+		name      string
+		traceID   string
+		attempts  int      // attempt spans, each with one HTTP GET client span
+		failed    []int    // attempts with error status
+		events    []string // events of the execution span, in order
+		delays    []float64
+		errored   bool     // execution span has error status
+		fbEvents  []string // events of the fallback pipeline's execution span
+		fbErrored bool     // the fallback pipeline's execution span has error status
 	}{
-		{"retried", r.retried, 3, []int{1, 2}, []string{"retry", "retry"}, []float64{0.02, 0.04}, false},
-		{"failed", r.failed, 3, []int{1, 2, 3}, []string{"retry", "retry", "breaker.state_change", "retry.exhausted"}, []float64{0.02, 0.04}, true},
-		{"rejected", r.rejected, 0, nil, []string{"breaker.rejected"}, nil, true},
+		{"retried", r.retried, 3, []int{1, 2}, []string{"retry", "retry"}, []float64{0.02, 0.04}, false, nil, false},
+		{"failed", r.failed, 3, []int{1, 2, 3}, []string{"retry", "retry", "breaker.state_change", "retry.exhausted"}, []float64{0.02, 0.04}, true, nil, true},
+		{"rejected", r.rejected, 0, nil, []string{"breaker.rejected"}, nil, true, []string{"fallback"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var tr jaegerTrace
 			eventually(t, 20*time.Second, "Jaeger has trace "+tt.traceID, func(ctx context.Context) (err error) {
-				tr, err = getTrace(ctx, tt.traceID, 2+tt.attempts) // root, execution, attempts
+				tr, err = getTrace(ctx, tt.traceID, 4+2*tt.attempts) // root, the two pipelines' spans, attempts, HTTP GETs
 				return err
 			})
 			if tt.name == "failed" {
 				savePictureTrace(t, tr)
 			}
-			var root, exec jaegerSpan
-			var attempts []jaegerSpan
+			var root, fbExec, fbAttempt, exec jaegerSpan
+			var attempts, gets []jaegerSpan
 			for _, s := range tr.Spans {
 				switch s.OperationName {
 				case "e2e " + tt.name:
 					root = s
+				case fbExecName:
+					fbExec = s
+				case fbAttemptName:
+					fbAttempt = s
 				case execName:
 					exec = s
 				case attemptName:
 					attempts = append(attempts, s)
+				case "HTTP GET":
+					gets = append(gets, s)
 				default:
 					t.Errorf("unexpected span %q", s.OperationName)
 				}
 			}
-			if exec.SpanID == "" || root.SpanID == "" {
-				t.Fatalf("trace lacks the execution span %q or its caller's span: %+v", execName, tr.Spans)
+			if exec.SpanID == "" || root.SpanID == "" || fbExec.SpanID == "" || fbAttempt.SpanID == "" {
+				t.Fatalf("trace lacks the execution spans %q and %q, its attempt, or its caller's span: %+v", fbExecName, execName, tr.Spans)
 			}
-			if exec.parent() != root.SpanID {
-				t.Errorf("the execution span is not a child of the caller's span")
+			assert.Equal(t, root.SpanID, fbExec.parent(), "the fallback's execution span is a child of the caller's span")
+			assert.Equal(t, fbExec.SpanID, fbAttempt.parent(), "the fallback's attempt span is a child of its execution span")
+			assert.Equal(t, fbAttempt.SpanID, exec.parent(), "the execution span is a child of the fallback's attempt")
+			_, fbErr := fbExec.tag("error")
+			assert.Equal(t, tt.fbErrored, fbErr, "the fallback's execution span has error status")
+			var fbEvents []string
+			for _, e := range fbExec.events() {
+				if e["event"] != "exception" {
+					fbEvents = append(fbEvents, fmt.Sprint(e["event"]))
+				}
+			}
+			assert.Equal(t, tt.fbEvents, fbEvents, "events of the fallback's execution span")
+
+			// One HTTP client span under each attempt, with the attempt's status.
+			require.Len(t, gets, tt.attempts, "HTTP GET client spans")
+			underAttempt := map[string]int{}
+			for _, g := range gets {
+				underAttempt[g.parent()]++
+				if kind, _ := g.tag("span.kind"); kind != "client" {
+					t.Errorf("HTTP GET span.kind = %v, want client", kind)
+				}
+			}
+			for _, a := range attempts {
+				assert.Equal(t, 1, underAttempt[a.SpanID], "HTTP GET spans under attempt span %s", a.SpanID)
+				n, _ := a.tag("resilience.attempt")
+				code, _ := a.tag("http.response.status_code")
+				want := 200.0
+				if slices.Contains(tt.failed, int(n.(float64))) {
+					want = 503
+				}
+				assert.Equal(t, want, code, "attempt %v: http.response.status_code", n)
 			}
 			if _, isErr := exec.tag("error"); isErr != tt.errored {
 				t.Errorf("execution span error = %v, want %v", isErr, tt.errored)
@@ -231,6 +269,11 @@ func checkMetrics(t *testing.T, r run) {
 			map[string]int64{"success": 1, "failure": 5}},
 		{`resilience_events_total{` + sel + `}`, "event",
 			map[string]int64{"retry": 4, "retry.exhausted": 1, "breaker.state_change": 1, "breaker.rejected": 1}},
+		// The fallback's pipeline: the rejected call answered from the cache.
+		{fmt.Sprintf(`resilience_events_total{job="resilience-e2e",pipeline="%s-fallback"}`, r.pipeline), "event",
+			map[string]int64{"fallback": 1}},
+		{fmt.Sprintf(`resilience_execution_duration_seconds_count{job="resilience-e2e",pipeline="%s-fallback"}`, r.pipeline), "outcome",
+			map[string]int64{"success": 2, "failure": 1}},
 		// The breaker's own gauge (unit {state}: no suffix).
 		{fmt.Sprintf(`resilience_breaker_state{job="resilience-e2e",breaker=%q}`, r.pipeline), "state",
 			map[string]int64{"closed": 0, "open": 1, "half-open": 0, "forced-open": 0, "disabled": 0}},

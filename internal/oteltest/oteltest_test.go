@@ -9,10 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestInt64sSumsCountersAndGaugesByTheKeysAsked(t *testing.T) {
 	reader := sdkmetric.NewManualReader()

@@ -226,7 +226,7 @@ func (l *Limiter) Reserve(ctx context.Context, key string, cost int, maxWait tim
 		return ratelimit.Reservation{}, cerr
 	}
 	permit.Done(rerr)
-	otel.Handle(fmt.Errorf("ratelimit/redis %q: %w", l.name, rerr))
+	otel.Handle(fmt.Errorf("ratelimit/redis: limiter %q: %w", l.name, rerr))
 	return l.degraded(key, cost, maxWait, nil), nil
 }
 

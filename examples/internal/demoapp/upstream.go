@@ -2,6 +2,8 @@ package demoapp
 
 import (
 	"context"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -34,7 +36,7 @@ type UpstreamConfig struct {
 	Seed        uint64        // seeds the random choices, so that a run can be replayed
 }
 
-// Upstream is an in-process stand-in for a dependency that fails the way real
+// Upstream is a stand-in for a dependency that fails the way real
 // ones do: now and then, slowly, or all at once during an outage. It is safe
 // for concurrent use.
 type Upstream struct {
@@ -43,6 +45,7 @@ type Upstream struct {
 	mu       sync.Mutex
 	rnd      *rand.Rand
 	failNext int
+	slowNext int
 	down     bool
 	calls    int
 }
@@ -57,6 +60,14 @@ func (u *Upstream) FailNext(n int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.failNext = n
+}
+
+// SlowNext makes the next n calls take SlowLatency, whatever the
+// configuration's SlowRate says.
+func (u *Upstream) SlowNext(n int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.slowNext = n
 }
 
 // SetDown starts (true) or ends (false) an outage: while down, every call
@@ -92,8 +103,11 @@ func (u *Upstream) Call(ctx context.Context) (string, error) {
 		u.failNext--
 	}
 	wait := u.cfg.Latency
-	if u.rnd.Float64() < u.cfg.SlowRate {
+	if u.rnd.Float64() < u.cfg.SlowRate || u.slowNext > 0 {
 		wait = u.cfg.SlowLatency
+	}
+	if u.slowNext > 0 {
+		u.slowNext--
 	}
 	u.mu.Unlock()
 
@@ -110,4 +124,26 @@ func (u *Upstream) Call(ctx context.Context) (string, error) {
 		return "", ErrUnavailable
 	}
 	return "answer #" + strconv.Itoa(n), nil
+}
+
+// Is makes a StatusError match another of the same code, such as
+// ErrUnavailable.
+func (e *StatusError) Is(target error) bool {
+	t, ok := target.(*StatusError)
+	return ok && t.Code == e.Code
+}
+
+// ServeHTTP answers one call of the upstream over HTTP: 200 with the answer,
+// or the failure's status, 503; a request whose client went away gets no
+// answer.
+func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	answer, err := u.Call(r.Context())
+	if se, ok := errors.AsType[*StatusError](err); ok {
+		http.Error(w, se.Error(), se.Code)
+		return
+	}
+	if err != nil {
+		return // cut short by the client: nobody reads an answer
+	}
+	_, _ = io.WriteString(w, answer)
 }

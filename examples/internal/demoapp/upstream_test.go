@@ -3,6 +3,8 @@ package demoapp_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/aragora/resilience/examples/internal/demoapp"
 	"github.com/aragora/resilience/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func outcomes(u *demoapp.Upstream, n int) []bool {
@@ -97,4 +101,49 @@ func TestUpstreamLatencyHonoursTheContext(t *testing.T) {
 			t.Errorf("cut call: %v after %v, want the deadline after 100ms", err, time.Since(start))
 		}
 	})
+}
+
+func TestUpstreamSlowNextSlowsExactlyTheNextCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := demoapp.NewUpstream(demoapp.UpstreamConfig{SlowLatency: time.Second})
+		u.SlowNext(1)
+		for i, want := range []time.Duration{time.Second, 0} {
+			start := time.Now()
+			_, err := u.Call(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, want, time.Since(start), "call %d", i+1)
+		}
+	})
+}
+
+// Over HTTP, the upstream answers 200 with its answer and 503 when it fails,
+// and a status error matches the sentinel of its code.
+func TestUpstreamServesHTTP(t *testing.T) {
+	u := demoapp.NewUpstream(demoapp.UpstreamConfig{})
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec
+	}
+	r := get()
+	assert.Equal(t, http.StatusOK, r.Code)
+	assert.Equal(t, "answer #1", r.Body.String())
+	u.FailNext(1)
+	r = get()
+	assert.Equal(t, http.StatusServiceUnavailable, r.Code)
+	assert.Contains(t, r.Body.String(), "503 Service Unavailable")
+
+	assert.ErrorIs(t, &demoapp.StatusError{Code: 503}, demoapp.ErrUnavailable)
+	assert.NotErrorIs(t, &demoapp.StatusError{Code: 500}, demoapp.ErrUnavailable)
+}
+
+// A request whose client went away gets no answer.
+func TestUpstreamServesNothingToACancelledRequest(t *testing.T) {
+	u := demoapp.NewUpstream(demoapp.UpstreamConfig{SlowRate: 1, SlowLatency: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	u.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	assert.Empty(t, rec.Body.String())
+	assert.False(t, rec.Flushed)
 }
