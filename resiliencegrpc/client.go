@@ -6,7 +6,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/aragora/resilience/hedge"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/retry"
 	"go.opentelemetry.io/otel/attribute"
@@ -68,26 +70,29 @@ func (c *client) unary(ctx context.Context, method string, req, reply any, cc *g
 	return a.finish(ctx, err)
 }
 
-// attempts is one RPC's: what its attempts share.
+// attempts is one RPC's: what its attempts share. A hedge runs attempts at
+// once, so n is guarded by mu.
 type attempts struct {
 	c      *client
 	method string
-	n      int
-	last   *StatusError // the last attempt's failure
+	mu     sync.Mutex
+	n      int // attempts started
 }
 
 // start counts an attempt, and returns its context with the metadata of a
 // retry.
 func (a *attempts) start(ctx context.Context) context.Context {
+	a.mu.Lock()
 	a.n++
-	a.last = nil
+	n := a.n
+	a.mu.Unlock()
 	if policy.AttemptRecording(ctx) {
 		service, method := splitMethod(a.method)
 		policy.SetAttemptAttributes(ctx, attribute.String("rpc.system", "grpc"),
 			attribute.String("rpc.service", service), attribute.String("rpc.method", method))
 	}
-	if a.n > 1 {
-		ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(a.n-1))
+	if n > 1 {
+		ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
 	}
 	return ctx
 }
@@ -105,7 +110,7 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 		// The caller gave up: nothing to retry, nothing to count.
 		return retry.Permanent(&codeError{code: st.Code(), err: err})
 	}
-	se := &StatusError{Status: st, err: err}
+	se := &StatusError{Status: st, err: err, rpc: a}
 	if attemptTimedOut(caller, actx, st) {
 		// The attempt's own time limit ran out: another attempt may be
 		// quicker.
@@ -113,7 +118,6 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 	} else {
 		se.Verdict = a.c.cfg.classify(st, trailer)
 	}
-	a.last = se
 	if !se.Verdict.Retry && !se.Verdict.Failure {
 		return retry.Permanent(se)
 	}
@@ -127,14 +131,15 @@ func (a *attempts) judge(caller, actx context.Context, err error, trailer metada
 }
 
 // attemptTimedOut reports whether an attempt ended by its own time limit,
-// shorter than the caller's: its context is done, or the server, which got
-// the limit as the RPC's deadline, answered DEADLINE_EXCEEDED first.
+// shorter than the caller's: its context's deadline passed, or the server,
+// which got the limit as the RPC's deadline, answered DEADLINE_EXCEEDED
+// first. An attempt cancelled by a policy (a hedge's loser) did not time out.
 func attemptTimedOut(caller, actx context.Context, st *status.Status) bool {
 	if actx.Done() == caller.Done() {
 		return false
 	}
-	if actx.Err() != nil {
-		return true
+	if err := actx.Err(); err != nil {
+		return err == context.DeadlineExceeded
 	}
 	adl, ok := actx.Deadline()
 	if !ok || st.Code() != codes.DeadlineExceeded {
@@ -149,8 +154,8 @@ func (a *attempts) finish(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if se, ok := errors.AsType[*StatusError](err); ok && se == a.last && ctx.Err() == nil {
-		return se.err // the last attempt's failure, as gRPC returned it
+	if se, ok := errors.AsType[*StatusError](err); ok && se.rpc == a && ctx.Err() == nil {
+		return se.err // the failure of an attempt of this RPC, as gRPC returned it
 	}
 	if _, ok := errors.AsType[*codeError](err); ok {
 		return err
@@ -195,8 +200,11 @@ func splitMethod(full string) (service, method string) {
 //     it, and a failure to open it is retried. Messages are never replayed,
 //     so nothing is retried once the stream is open.
 //
-// A bulkhead's permit is held while the pipeline runs, not for the life of
-// the stream. Errors reach the caller as [UnaryClientInterceptor] says. It
+// A hedge in p does not open streams at once: a stream's attempts share the
+// caller's message and the stream the caller gets, so they run one at a
+// time, and an attempt that waited while another opened the stream ends
+// with hedge.ErrLost. A bulkhead's permit is held while the pipeline runs,
+// not for the life of the stream. Errors reach the caller as [UnaryClientInterceptor] says. It
 // fails when p is nil or an option is invalid.
 func StreamClientInterceptor(p *policy.Pipeline, opts ...Option) (grpc.StreamClientInterceptor, error) {
 	c, err := newClient(p, opts)
@@ -212,6 +220,11 @@ func (c *client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cli
 		return s, nil // opened at the first RecvMsg or Header
 	}
 	err := c.p.Execute(ctx, func(actx context.Context) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.opened {
+			return retry.Permanent(hedge.ErrLost)
+		}
 		actx = s.a.start(actx)
 		sctx, tie := detach(ctx, actx)
 		cs, err := streamer(sctx, desc, cc, method, opts...)
@@ -222,7 +235,7 @@ func (c *client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cli
 			tie.release()
 			return s.a.judge(ctx, actx, err, nil)
 		}
-		s.ClientStream, s.tie = cs, tie
+		s.ClientStream, s.tie, s.opened = cs, tie, true
 		return nil
 	})
 	if err != nil {
@@ -242,6 +255,13 @@ type clientStream struct {
 	streamer          grpc.Streamer
 	opts              []grpc.CallOption
 	tie               tie
+
+	// mu makes the attempts of a hedge run one at a time: they share the
+	// first response's message and the stream the caller gets. opened: an
+	// attempt opened the stream; the attempts waiting are not needed.
+	mu        sync.Mutex
+	opened    bool
+	committed error // the failure of an attempt that had received a response
 
 	started bool
 	err     error // what starting failed with, returned from then on
@@ -318,9 +338,18 @@ func (s *clientStream) start(m any) error {
 		return s.err
 	}
 	err := s.a.c.p.Execute(s.ctx, func(actx context.Context) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.opened {
+			return retry.Permanent(hedge.ErrLost)
+		}
+		if s.committed != nil {
+			return s.committed
+		}
 		actx = s.a.start(actx)
 		sctx, tie := detach(s.ctx, actx)
 		cs, err := s.open(sctx, m)
+		received := err == nil && m != nil
 		if err == nil {
 			err = tie.commit(actx)
 		}
@@ -330,10 +359,18 @@ func (s *clientStream) start(m any) error {
 				trailer = cs.Trailer()
 			}
 			tie.release()
-			return s.a.judge(s.ctx, actx, err, trailer)
+			err = s.a.judge(s.ctx, actx, err, trailer)
+			if received {
+				// The time limit ran out as the first response arrived:
+				// the stream is committed, as in gRFC A6, and never
+				// opened again.
+				err = retry.Permanent(err)
+				s.committed = err
+			}
+			return err
 		}
 		s.eof = err != nil
-		s.ClientStream, s.tie = cs, tie
+		s.ClientStream, s.tie, s.opened = cs, tie, true
 		return nil
 	})
 	if err != nil {

@@ -29,7 +29,8 @@ type StatusError struct {
 	// for, or -1 when it asked not to be retried (a negative or malformed
 	// value); 0 when it sent none.
 	Pushback time.Duration
-	err      error // the attempt's error as gRPC returned it
+	err      error     // the attempt's error as gRPC returned it
+	rpc      *attempts // the RPC whose attempt failed
 }
 
 // Error returns "resiliencegrpc: ", the code and the status message.

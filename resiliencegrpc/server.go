@@ -3,6 +3,7 @@ package resiliencegrpc
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -70,15 +71,14 @@ func (s *server) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, ha
 		start = time.Now()
 	}
 	var herr error
-	ran := false
+	var ran atomic.Bool // a hedge's attempts test it at once
 	defer s.recover(start, &err)
 	perr := s.p.Execute(ctx, func(actx context.Context) error {
-		if ran {
+		if ran.Swap(true) {
 			return retry.Permanent(errRanTwice)
 		}
-		ran = true
 		resp, herr = handler(actx, req)
-		return serverFailure(actx, herr)
+		return serverFailure(ctx, actx, herr)
 	})
 	return resp, s.answer(ctx, start, herr, perr, func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
 }
@@ -102,19 +102,18 @@ func (s *server) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo,
 	}
 	ctx := ss.Context()
 	var herr error
-	ran := false
+	var ran atomic.Bool // a hedge's attempts test it at once
 	defer s.recover(start, &err)
 	perr := s.p.Execute(ctx, func(actx context.Context) error {
-		if ran {
+		if ran.Swap(true) {
 			return retry.Permanent(errRanTwice)
 		}
-		ran = true
 		if actx != ctx {
 			herr = handler(srv, &serverStream{ServerStream: ss, ctx: actx})
 		} else {
 			herr = handler(srv, ss)
 		}
-		return serverFailure(actx, herr)
+		return serverFailure(ctx, actx, herr)
 	})
 	return s.answer(ctx, start, herr, perr, ss.SetTrailer)
 }
@@ -128,9 +127,14 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 
 // serverFailure returns what the pipeline sees of a handler's error: nil for
 // a status that is the client's fault, and the time limit's error when it ran
-// out.
-func serverFailure(actx context.Context, herr error) error {
+// out, even under a handler that answered late as if it had not.
+func serverFailure(ctx, actx context.Context, herr error) error {
 	if herr == nil {
+		if actx.Done() != ctx.Done() {
+			if err := policy.ContextError(actx); err != nil {
+				return retry.Permanent(err)
+			}
+		}
 		return nil
 	}
 	if err := policy.ContextError(actx); err != nil {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/resilience/policy"
@@ -31,7 +33,8 @@ type handler struct {
 //     rejection's RetryAfter() time.Duration, or [WithRetryAfter]'s when it
 //     has none. h does not run.
 //   - A time limit that runs out before h wrote its response header is
-//     answered 503; h's context is cancelled, and its writes after the limit
+//     answered 503, without the header fields h set for the response it
+//     never sent; h's context is cancelled, and its writes after the limit
 //     fail with http.ErrHandlerTimeout. A header already written cannot be
 //     taken back: the response is then cut short.
 //   - A panic in h is recorded on the pipeline's spans (and in the monitor of
@@ -88,21 +91,24 @@ type serveWriter struct {
 	h      *handler
 	ctx    context.Context // the attempt's, when it is not the request's; nil otherwise
 	status int             // the status written; 0 before the header, -1 once hijacked
-	ran    bool
+	ran    atomic.Bool     // a hedge's attempts test it at once
+	entry  http.Header     // the response header before h ran, when it had any
 }
 
 // serve is the pipeline's function: one run of the handler.
 func (sw *serveWriter) serve(ctx context.Context) error {
-	if sw.ran {
+	if sw.ran.Swap(true) {
 		return retry.Permanent(errRanTwice)
 	}
-	sw.ran = true
 	r := sw.r
 	if ctx != r.Context() {
 		r = r.WithContext(ctx)
 		if ctx.Done() != sw.r.Context().Done() {
 			sw.ctx = ctx
 		}
+	}
+	if hdr := sw.w.Header(); len(hdr) > 0 {
+		sw.entry = hdr.Clone()
 	}
 	sw.h.h.ServeHTTP(sw, r)
 	switch {
@@ -131,6 +137,12 @@ func (sw *serveWriter) respond(err error) (policy.Outcome, bool) {
 	outcome := policy.OutcomeOf(err)
 	if sw.status != 0 {
 		return outcome, true // answered already, by the handler
+	}
+	if sw.ran.Load() {
+		// The header h set was for a response it never sent.
+		hdr := sw.w.Header()
+		clear(hdr)
+		maps.Copy(hdr, sw.entry)
 	}
 	code := http.StatusInternalServerError
 	switch {

@@ -274,7 +274,7 @@ func (l *Limiter) ask(ctx context.Context, key string, cost int, maxWait time.Du
 	}
 	d := time.Duration(r.v[1]) * time.Microsecond
 	if r.v[0] == 1 {
-		return ratelimit.Reservation{OK: true, Wait: d, Remaining: int(r.v[2])}, nil
+		return ratelimit.Reservation{OK: true, Wait: d, Remaining: int(max(r.v[2], 0))}, nil
 	}
 	return ratelimit.Reservation{RetryAfter: d, Remaining: int(max(r.v[2], 0))}, nil
 }
