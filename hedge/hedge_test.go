@@ -398,3 +398,28 @@ func TestAHedgeBetweenARetryAndAPerAttemptTimeout(t *testing.T) {
 		assert.Equal(t, 260*time.Millisecond, time.Since(start))
 	})
 }
+
+// A hedge inside a retry inside a hedge: the inner hedge's first attempt is
+// the outer branch's, so the execution's attempts are numbered from 1, with
+// no number lost, and the execution span counts the attempts made.
+func TestAttemptsOfAHedgeInsideAHedgeAreNumberedFromOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := retry.New(retry.Config{MaxRetries: 1, BaseDelay: 10 * time.Millisecond, Jitter: retry.NoJitter})
+		require.NoError(t, err)
+		outer := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("outer"))
+		inner := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("inner"))
+		p := policy.MustNew("nested", outer, r, inner)
+		var seen []int
+		v, err := policy.Get(context.Background(), p, func(ctx context.Context) (int, error) {
+			n := policy.Attempt(ctx)
+			seen = append(seen, n)
+			if n == 1 {
+				return 0, errUpstream
+			}
+			return n, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, []int{1, 2}, seen)
+	})
+}

@@ -69,8 +69,10 @@ func (ex Execution) Attempts() int {
 // policies inside it see) and a panic of its own. Its attempts are attempts
 // of the execution: each is an attempt span, numbered in the execution's
 // count, and the number of its first attempt is reserved now, so that
-// branches are numbered in the order they were forked. When hedged is true,
-// its attempt spans carry resilience.hedge=true.
+// branches are numbered in the order they were forked. The first branch
+// forked from a branch that has not started an attempt yet takes over the
+// number that branch reserved, so that nested forks lose no number. When
+// hedged is true, its attempt spans carry resilience.hedge=true.
 //
 // The policy must call [Execution.Join] for every branch it forked, once the
 // branch's Next has returned and before its own Run returns. Forking
@@ -85,7 +87,11 @@ func (ex Execution) Fork(hedged bool) Execution {
 	b := statePool.Get().(*state)
 	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged
 	b.run = s.run.fork()
-	b.first = top.attempts.Add(1)
+	if s.first != 0 { // ex is a branch whose reserved number is unused
+		b.first, s.first = s.first, 0
+	} else {
+		b.first = top.attempts.Add(1)
+	}
 	return Execution{s: b, idx: ex.idx}
 }
 
