@@ -74,3 +74,26 @@ func TestEachHedgedAttemptIsAnAttemptSpanAndAHedgeEvent(t *testing.T) {
 		assert.Equal(t, map[string]int64{"search-hedge hedge": 1, "search-hedge hedge.budget_exhausted": 1}, counts)
 	})
 }
+
+// A hedge inside the hedged branch of another: the inner hedge's first
+// attempt is still a hedged one, and its span says so.
+func TestAttemptsOfAHedgedBranchAreHedgedInANestedHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spans := tracetest.NewSpanRecorder()
+		outer := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithName("outer"), roomy(t))
+		inner := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("inner"), roomy(t))
+		p := policy.MustNew("nested", outer, inner).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))))
+		v, err := policy.Get(context.Background(), p, sleepy(time.Hour, 10*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		hedged := map[int64]any{}
+		for _, s := range spans.Ended() {
+			if s.Name() == "nested attempt" {
+				a := attrs(s.Attributes())
+				hedged[a[policy.AttrAttempt].(int64)] = a[policy.AttrHedge]
+			}
+		}
+		assert.Equal(t, map[int64]any{1: nil, 2: true}, hedged)
+	})
+}

@@ -72,7 +72,8 @@ func (ex Execution) Attempts() int {
 // branches are numbered in the order they were forked. The first branch
 // forked from a branch that has not started an attempt yet takes over the
 // number that branch reserved, so that nested forks lose no number. When
-// hedged is true, its attempt spans carry resilience.hedge=true.
+// hedged is true, or ex is a hedged branch, its attempt spans carry
+// resilience.hedge=true.
 //
 // The policy must call [Execution.Join] for every branch it forked, once the
 // branch's Next has returned and before its own Run returns. Forking
@@ -85,7 +86,7 @@ func (ex Execution) Fork(hedged bool) Execution {
 		top = s
 	}
 	b := statePool.Get().(*state)
-	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged
+	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged || s.hedged
 	b.run = s.run.fork()
 	if s.first != 0 { // ex is a branch whose reserved number is unused
 		b.first, s.first = s.first, 0
