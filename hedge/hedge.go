@@ -198,7 +198,6 @@ func (r *race) run() error {
 	r.timer = time.AfterFunc(r.delay, r.tick)
 	r.mu.Unlock()
 	o := r.next(first, b, ctx)
-	r.timer.Stop()
 
 	r.mu.Lock()
 	r.finished(o)
@@ -209,6 +208,9 @@ func (r *race) run() error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	// Stopped only now, while hedged branches may still run late after the
+	// first failed; once closed, tick arms it no more.
+	r.timer.Stop()
 	return r.end()
 }
 

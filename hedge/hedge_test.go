@@ -423,3 +423,28 @@ func TestAttemptsOfAHedgeInsideAHedgeAreNumberedFromOne(t *testing.T) {
 		assert.Equal(t, []int{1, 2}, seen)
 	})
 }
+
+// A failure alone never ends hedging early: when the first attempt fails
+// while a hedged one runs late, the next hedge still starts after the delay.
+func TestAFailedFirstAttemptDoesNotStopTheNextHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), roomy(t))
+		start := time.Now()
+		v, err := hedge.Get(context.Background(), h, func(ctx context.Context) (int, error) {
+			switch n := policy.Attempt(ctx); n {
+			case 1: // fails after the first hedge has started
+				time.Sleep(150 * time.Millisecond)
+				return 0, errUpstream
+			case 2: // runs late
+				<-ctx.Done()
+				return 0, ctx.Err()
+			default:
+				time.Sleep(10 * time.Millisecond)
+				return n, nil
+			}
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, 210*time.Millisecond, time.Since(start), "the second hedge started 100ms after the first")
+	})
+}
