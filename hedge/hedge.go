@@ -337,21 +337,28 @@ func (r *race) end() error {
 	if win < 0 {
 		win = len(r.branches) - 1 // none won or failed: all stopped by a panic
 	}
+	// A panic, of a policy or of a function (even a loser's, raised by
+	// Execute once Run returns), returns no value: the winner's is
+	// discarded too.
+	raise := r.panicked
+	for i := range r.branches {
+		raise = raise || policy.OutcomeOf(r.branches[i].err) == policy.Panic
+	}
 	var discard []any
 	for i := range r.branches {
 		b := &r.branches[i]
 		b.cancel(nil) // the execution has ended: nothing outlives it
-		if i != win && b.err == nil && r.h.cfg.discard != nil {
+		if (i != win || raise) && b.err == nil && r.h.cfg.discard != nil {
 			discard = append(discard, b.ex.Result())
 		}
 		r.ex.Join(b.ex, i == win)
 	}
 	err := r.branches[win].err
-	if r.panicked {
-		panic(r.panicVal)
-	}
 	for _, v := range discard {
 		r.h.cfg.discard(v)
+	}
+	if r.panicked {
+		panic(r.panicVal)
 	}
 	return err
 }

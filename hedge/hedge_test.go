@@ -448,3 +448,59 @@ func TestAFailedFirstAttemptDoesNotStopTheNextHedge(t *testing.T) {
 		assert.Equal(t, 210*time.Millisecond, time.Since(start), "the second hedge started 100ms after the first")
 	})
 }
+
+// panicsAfter is a policy inside the hedge that panics, outside the attempt,
+// once the second attempt it runs has returned.
+type panicsAfter struct{ runs atomic.Int32 }
+
+func (p *panicsAfter) Run(ctx context.Context, ex policy.Execution) error {
+	n := p.runs.Add(1)
+	err := ex.Next(ctx)
+	if n == 1 {
+		return err
+	}
+	panic("classifier bug")
+}
+
+// A panic is raised once the values of the attempts that succeeded have
+// been discarded, the winner's included, since Execute then returns none:
+// a body is still closed.
+func TestAPanicStillDiscardsTheValuesOfTheAttemptsThatSucceeded(t *testing.T) {
+	run := func(t *testing.T, p *policy.Pipeline, fn func(ctx context.Context) (*body, error), want any) {
+		t.Helper()
+		assert.PanicsWithValue(t, want, func() {
+			_, _ = policy.Get(context.Background(), p, fn)
+		})
+	}
+	t.Run("a policy inside the hedge", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var discarded []int
+			h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t),
+				hedge.WithDiscard(func(b *body) { discarded = append(discarded, b.attempt) }))
+			run(t, policy.MustNew("bug", h, &panicsAfter{}), func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n == 1 {
+					time.Sleep(150 * time.Millisecond) // ignores its cancellation
+				}
+				return &body{attempt: n}, nil
+			}, "classifier bug")
+			assert.Equal(t, []int{1, 2}, discarded, "the first attempt's late success, and the second's that the policy lost")
+		})
+	})
+	t.Run("a loser after the winner", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var discarded []int
+			h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t),
+				hedge.WithDiscard(func(b *body) { discarded = append(discarded, b.attempt) }))
+			run(t, policy.MustNew("bug", h), func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n == 1 {
+					time.Sleep(150 * time.Millisecond) // ignores its cancellation
+					panic("late loser blew up")
+				}
+				return &body{attempt: n}, nil
+			}, "late loser blew up")
+			assert.Equal(t, []int{2}, discarded, "the winner's value, which Get does not return")
+		})
+	})
+}
