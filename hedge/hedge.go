@@ -354,11 +354,19 @@ func (r *race) end() error {
 		r.ex.Join(b.ex, i == win)
 	}
 	err := r.branches[win].err
-	for _, v := range discard {
-		r.h.cfg.discard(v)
-	}
+	discardAll(r.h.cfg.discard, discard)
 	if r.panicked {
 		panic(r.panicVal)
 	}
 	return err
+}
+
+// discardAll hands each of vs to fn, in order, even when fn panics on one:
+// the panic goes on up once the others have been handed over.
+func discardAll(fn func(any), vs []any) {
+	if len(vs) == 0 {
+		return
+	}
+	defer discardAll(fn, vs[1:])
+	fn(vs[0])
 }

@@ -504,3 +504,30 @@ func TestAPanicStillDiscardsTheValuesOfTheAttemptsThatSucceeded(t *testing.T) {
 		})
 	})
 }
+
+// A discard hook that panics on one value is still handed the others, and
+// its panic reaches the caller.
+func TestAPanickingDiscardHookIsStillHandedEveryValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var handed []int
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), roomy(t),
+			hedge.WithDiscard(func(b *body) {
+				handed = append(handed, b.attempt)
+				if b.attempt == 1 {
+					panic("discard bug")
+				}
+			}))
+		assert.PanicsWithValue(t, "discard bug", func() {
+			_, _ = hedge.Get(context.Background(), h, func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n < 3 {
+					time.Sleep(300 * time.Millisecond) // ignores its cancellation
+				} else {
+					time.Sleep(10 * time.Millisecond)
+				}
+				return &body{attempt: n}, nil
+			})
+		})
+		assert.Equal(t, []int{1, 2}, handed)
+	})
+}

@@ -96,7 +96,8 @@ func WithBudget(b *Budget) Option {
 // the execution has ended, so that a response body can be closed. When the
 // execution ends in a panic, which returns no value, the winner's value is
 // handed over too. fn runs on the caller's goroutine, before Execute or Get
-// returns or the panic is raised. Values of
+// returns or the panic is raised; a panic in fn goes on up to the caller
+// once every value has been handed over. Values of
 // executions run by policy.Pipeline.Execute, which have none, are never
 // handed over. A nil fn is ignored; a later call replaces an earlier one.
 func WithDiscard[T any](fn func(T)) Option {
