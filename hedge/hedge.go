@@ -20,6 +20,10 @@ var ErrNotBuilt = errors.New("hedge: a zero or nil Hedge has no configuration: b
 // context.Canceled, and its error.type in telemetry is "hedge_lost".
 var ErrLost error = lostError{}
 
+// errGoexit is raised by an execution whose hedged attempt called
+// runtime.Goexit, which ends only the goroutine it runs on.
+var errGoexit = errors.New("hedge: runtime.Goexit in a hedged attempt")
+
 type lostError struct{}
 
 func (lostError) Error() string        { return "hedge: another attempt won" }
@@ -308,12 +312,17 @@ func (r *race) hedge(delay time.Duration, reason string) {
 	n := r.ex.Attempts()
 	b, ctx, done := r.branches[i].ex, r.branches[i].ctx, r.done
 	go func() {
-		o := r.next(i, b, ctx)
-		r.mu.Lock()
-		r.pending--
-		r.finished(o)
-		r.mu.Unlock()
-		done <- struct{}{}
+		// Reported even when runtime.Goexit ends the goroutine: then as
+		// a panic, so that the caller does not wait for it forever.
+		o := outcome{i: i, panicked: true, value: errGoexit}
+		defer func() {
+			r.mu.Lock()
+			r.pending--
+			r.finished(o)
+			r.mu.Unlock()
+			done <- struct{}{}
+		}()
+		o = r.next(i, b, ctx)
 	}()
 	r.ex.Report(policy.Event{Kind: policy.EventHedge, Attempt: n, Delay: delay, Reason: reason})
 }

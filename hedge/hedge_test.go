@@ -3,6 +3,7 @@ package hedge_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -529,5 +530,28 @@ func TestAPanickingDiscardHookIsStillHandedEveryValue(t *testing.T) {
 			})
 		})
 		assert.Equal(t, []int{1, 2}, handed)
+	})
+}
+
+// runtime.Goexit in a hedged attempt (a t.FailNow where it does not belong)
+// ends the execution with a panic that says so, rather than leaving the
+// caller waiting forever for a branch that will never report back.
+func TestGoexitInAHedgedAttemptIsRaisedNotAHang(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		budget, err := hedge.NewBudget(100, 10)
+		require.NoError(t, err)
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(budget))
+		assert.PanicsWithError(t, "hedge: runtime.Goexit in a hedged attempt", func() {
+			_ = h.Execute(context.Background(), func(ctx context.Context) error {
+				if policy.Attempt(ctx) == 2 {
+					runtime.Goexit()
+				}
+				<-ctx.Done()
+				return ctx.Err()
+			})
+		})
+		execs, hedges := budget.InFlight()
+		assert.Zero(t, execs)
+		assert.Zero(t, hedges, "the hedge's share is released")
 	})
 }
