@@ -171,7 +171,7 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	}
 	now := t.period()
 	if p := t.probability(now); p > 0 && rand.Float64() < p {
-		t.slot(now).counts.Add(oneRequest)
+		t.count(now, oneRequest)
 		ex.Report(policy.Event{Kind: policy.EventThrottleRejected, Reason: ReasonAdaptive, Err: t.err})
 		return t.err
 	}
@@ -189,26 +189,31 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	// Counted in the slot of the call's start: one clock read per call,
 	// which on some machines costs more than the rest of the throttle.
 	if accepted {
-		t.slot(now).counts.Add(oneAccepted)
+		t.count(now, oneAccepted)
 	} else {
-		t.slot(now).counts.Add(oneRequest)
+		t.count(now, oneRequest)
 	}
 	return err
 }
 
-// slot returns the slot of period now, reset if it last counted an older
-// period.
-func (t *Throttle) slot(now int64) *slot {
+// count adds n to the slot of period now, reset if it last counted an older
+// period. A call that outlasted the window finds its slot counting a later
+// period: it started outside the window, and is not counted.
+func (t *Throttle) count(now int64, n uint64) {
 	s := &t.slots[now%numSlots]
 	if s.period.Load() != now+1 {
 		t.rotate.Lock()
-		if s.period.Load() < now+1 {
+		p := s.period.Load()
+		if p < now+1 {
 			s.counts.Store(0)
 			s.period.Store(now + 1)
 		}
 		t.rotate.Unlock()
+		if p > now+1 {
+			return
+		}
 	}
-	return s
+	s.counts.Add(n)
 }
 
 // counts returns the requests and accepts of the window that ends in period

@@ -257,3 +257,23 @@ func TestConcurrentCallsAreAllCounted(t *testing.T) {
 		assert.Equal(t, throttle.Stats{Requests: 800, Accepts: 800}, thr.Stats())
 	})
 }
+
+// A call that outlasts the window ends after its slot has been reused for a
+// later period: it started outside the window, and is not counted in it.
+func TestACallLongerThanTheWindowIsNotCountedInALaterPeriod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		thr := mustNew(t, throttle.Config{Window: 20 * time.Second}) // 1s slots
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_ = thr.Execute(context.Background(), func(context.Context) error {
+				time.Sleep(25 * time.Second)
+				return errOverloaded
+			})
+		})
+		time.Sleep(20*time.Second + 500*time.Millisecond) // the first slot serves period 20 now
+		require.NoError(t, thr.Execute(context.Background(), fail(nil)))
+		wg.Wait()
+		assert.Equal(t, throttle.Stats{Requests: 1, Accepts: 1}, thr.Stats(),
+			"the long call started 25s ago, outside the 20s window")
+	})
+}
