@@ -2,6 +2,7 @@ package hedge_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -95,5 +96,45 @@ func TestAttemptsOfAHedgedBranchAreHedgedInANestedHedge(t *testing.T) {
 			}
 		}
 		assert.Equal(t, map[int64]any{1: nil, 2: true}, hedged)
+	})
+}
+
+// refusesSecond is a policy inside the hedge that refuses the second branch
+// it sees, as a full bulkhead or an open breaker would.
+type refusesSecond struct{ runs atomic.Int32 }
+
+func (r *refusesSecond) Run(ctx context.Context, ex policy.Execution) error {
+	if r.runs.Add(1) == 2 {
+		return policy.ErrRejected
+	}
+	return ex.Next(ctx)
+}
+
+// A hedged branch that an inner policy refused made no attempt: the
+// execution span counts the attempts made, not the numbers reserved.
+func TestAHedgeRefusedInsideIsNotCountedAsAnAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spans := tracetest.NewSpanRecorder()
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t))
+		p := policy.MustNew("refused", h, &refusesSecond{}).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))))
+		err := p.Execute(context.Background(), func(context.Context) error {
+			time.Sleep(150 * time.Millisecond)
+			return nil
+		})
+		require.NoError(t, err)
+		var attempts int
+		var exec map[attribute.Key]any
+		for _, s := range spans.Ended() {
+			switch s.Name() {
+			case "refused attempt":
+				attempts++
+			case "refused execute":
+				exec = attrs(s.Attributes())
+			}
+		}
+		assert.Equal(t, 1, attempts)
+		require.NotNil(t, exec)
+		assert.Equal(t, int64(1), exec[policy.AttrAttempts], "the refused hedge made no attempt")
 	})
 }

@@ -99,7 +99,10 @@ func (ex Execution) Fork(hedged bool) Execution {
 // Join ends branch b, forked from ex, after its Next has returned. When win
 // is true, b's result becomes ex's, the value [Get] returns. A panic in b
 // becomes ex's, raised again by Execute once the outermost policy has
-// returned. b must not be used after Join. Join does nothing when b is not a
+// returned. A b that started no attempt (an inner policy refused it, or it
+// was cancelled first) leaves its reserved number unused: the execution
+// span's resilience.attempts does not count it, and later numbers keep
+// theirs. b must not be used after Join. Join does nothing when b is not a
 // branch.
 func (ex Execution) Join(b Execution, win bool) {
 	bs := b.s
@@ -112,6 +115,9 @@ func (ex Execution) Join(b Execution, win bool) {
 	}
 	if bs.panicErr != nil && s.panicErr == nil {
 		s.panicErr = bs.panicErr
+	}
+	if bs.first != 0 { // b made no attempt: its number counts none
+		bs.top.unused.Add(1)
 	}
 	*bs = state{}
 	statePool.Put(bs)
