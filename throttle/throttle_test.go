@@ -277,3 +277,21 @@ func TestACallLongerThanTheWindowIsNotCountedInALaterPeriod(t *testing.T) {
 			"the long call started 25s ago, outside the 20s window")
 	})
 }
+
+func TestAZeroThrottleSaysToBuildItWithNew(t *testing.T) {
+	for name, thr := range map[string]*throttle.Throttle{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			ran := false
+			fn := func(context.Context) error { ran = true; return nil }
+			err := thr.Execute(context.Background(), fn)
+			assert.ErrorIs(t, err, throttle.ErrNotBuilt)
+			assert.Contains(t, err.Error(), "throttle.New")
+			if thr != nil {
+				assert.ErrorIs(t, policy.MustNew("zero", thr).Execute(context.Background(), fn), throttle.ErrNotBuilt)
+			}
+			assert.False(t, ran)
+			assert.Equal(t, throttle.Stats{}, thr.Stats())
+			assert.Zero(t, thr.RejectionProbability())
+		})
+	}
+}
