@@ -12,6 +12,10 @@ import (
 // is nil.
 var ErrNilFunc = errors.New("fallback: the fallback function is nil")
 
+// ErrNotBuilt is returned by the methods of a Fallback that [New] or
+// [NewValue] did not build: a zero Fallback or a nil *Fallback.
+var ErrNotBuilt = errors.New("fallback: a zero or nil Fallback has no function: build it with fallback.New")
+
 // ErrResultType is matched by the error of an execution whose typed fallback
 // returned a value that does not fit: the execution was not started by
 // [policy.Get], or Get's type parameter is another type than the
@@ -40,6 +44,8 @@ func Rejected(err error) bool { return errors.Is(err, policy.ErrRejected) }
 
 // Fallback is a policy that replaces the error of the rest of a pipeline
 // with what its fallback function returns. It is safe for concurrent use.
+// Build it with [New] or [NewValue]: a zero Fallback, or a nil *Fallback,
+// runs nothing, and its Run, Execute and [Get] return [ErrNotBuilt].
 type Fallback struct {
 	name     string
 	fn       func(ctx context.Context, err error) error // untyped form; nil in the typed one
@@ -95,6 +101,9 @@ func (f *Fallback) Name() string { return f.name }
 
 // Run implements [policy.Policy].
 func (f *Fallback) Run(ctx context.Context, ex policy.Execution) error {
+	if f == nil || f.fn == nil && f.value == nil {
+		return ErrNotBuilt
+	}
 	err := ex.Next(ctx)
 	if !f.replaces(ctx, err) {
 		return err
@@ -130,11 +139,18 @@ func (f *Fallback) replaces(ctx context.Context, err error) bool {
 // Execute runs fn in a pipeline that holds only f, named after f, with the
 // pipeline's telemetry.
 func (f *Fallback) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if f == nil || f.pipeline == nil {
+		return ErrNotBuilt
+	}
 	return f.pipeline.Execute(ctx, fn)
 }
 
 // Get runs fn in a pipeline that holds only f, as [Fallback.Execute] does,
 // and returns its value, or the value of f's typed fallback function.
 func Get[T any](ctx context.Context, f *Fallback, fn func(context.Context) (T, error)) (T, error) {
+	if f == nil || f.pipeline == nil {
+		var zero T
+		return zero, ErrNotBuilt
+	}
 	return policy.Get(ctx, f.pipeline, fn)
 }

@@ -200,3 +200,21 @@ func TestConcurrentExecutionsEachGetTheirOwnFallback(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestAZeroFallbackSaysToBuildItWithNew(t *testing.T) {
+	for name, fb := range map[string]*fallback.Fallback{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			ran := false
+			fn := func(context.Context) error { ran = true; return errors.New("down") }
+			err := fb.Execute(context.Background(), fn)
+			assert.ErrorIs(t, err, fallback.ErrNotBuilt)
+			assert.Contains(t, err.Error(), "fallback.New")
+			_, err = fallback.Get(context.Background(), fb, func(context.Context) (int, error) { ran = true; return 0, nil })
+			assert.ErrorIs(t, err, fallback.ErrNotBuilt)
+			if fb != nil {
+				assert.ErrorIs(t, policy.MustNew("zero", fb).Execute(context.Background(), fn), fallback.ErrNotBuilt)
+			}
+			assert.False(t, ran)
+		})
+	}
+}

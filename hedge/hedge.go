@@ -20,6 +20,10 @@ var ErrNotBuilt = errors.New("hedge: a zero or nil Hedge has no configuration: b
 // context.Canceled, and its error.type in telemetry is "hedge_lost".
 var ErrLost error = lostError{}
 
+// errGoexit is raised by an execution whose hedged attempt called
+// runtime.Goexit, which ends only the goroutine it runs on.
+var errGoexit = errors.New("hedge: runtime.Goexit in a hedged attempt")
+
 type lostError struct{}
 
 func (lostError) Error() string        { return "hedge: another attempt won" }
@@ -198,7 +202,6 @@ func (r *race) run() error {
 	r.timer = time.AfterFunc(r.delay, r.tick)
 	r.mu.Unlock()
 	o := r.next(first, b, ctx)
-	r.timer.Stop()
 
 	r.mu.Lock()
 	r.finished(o)
@@ -209,6 +212,9 @@ func (r *race) run() error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	// Stopped only now, while hedged branches may still run late after the
+	// first failed; once closed, tick arms it no more.
+	r.timer.Stop()
 	return r.end()
 }
 
@@ -306,12 +312,17 @@ func (r *race) hedge(delay time.Duration, reason string) {
 	n := r.ex.Attempts()
 	b, ctx, done := r.branches[i].ex, r.branches[i].ctx, r.done
 	go func() {
-		o := r.next(i, b, ctx)
-		r.mu.Lock()
-		r.pending--
-		r.finished(o)
-		r.mu.Unlock()
-		done <- struct{}{}
+		// Reported even when runtime.Goexit ends the goroutine: then as
+		// a panic, so that the caller does not wait for it forever.
+		o := outcome{i: i, panicked: true, value: errGoexit}
+		defer func() {
+			r.mu.Lock()
+			r.pending--
+			r.finished(o)
+			r.mu.Unlock()
+			done <- struct{}{}
+		}()
+		o = r.next(i, b, ctx)
 	}()
 	r.ex.Report(policy.Event{Kind: policy.EventHedge, Attempt: n, Delay: delay, Reason: reason})
 }
@@ -335,21 +346,36 @@ func (r *race) end() error {
 	if win < 0 {
 		win = len(r.branches) - 1 // none won or failed: all stopped by a panic
 	}
+	// A panic, of a policy or of a function (even a loser's, raised by
+	// Execute once Run returns), returns no value: the winner's is
+	// discarded too.
+	raise := r.panicked
+	for i := range r.branches {
+		raise = raise || policy.OutcomeOf(r.branches[i].err) == policy.Panic
+	}
 	var discard []any
 	for i := range r.branches {
 		b := &r.branches[i]
 		b.cancel(nil) // the execution has ended: nothing outlives it
-		if i != win && b.err == nil && r.h.cfg.discard != nil {
+		if (i != win || raise) && b.err == nil && r.h.cfg.discard != nil {
 			discard = append(discard, b.ex.Result())
 		}
 		r.ex.Join(b.ex, i == win)
 	}
 	err := r.branches[win].err
+	discardAll(r.h.cfg.discard, discard)
 	if r.panicked {
 		panic(r.panicVal)
 	}
-	for _, v := range discard {
-		r.h.cfg.discard(v)
-	}
 	return err
+}
+
+// discardAll hands each of vs to fn, in order, even when fn panics on one:
+// the panic goes on up once the others have been handed over.
+func discardAll(fn func(any), vs []any) {
+	if len(vs) == 0 {
+		return
+	}
+	defer discardAll(fn, vs[1:])
+	fn(vs[0])
 }

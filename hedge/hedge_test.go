@@ -3,6 +3,7 @@ package hedge_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -396,5 +397,161 @@ func TestAHedgeBetweenARetryAndAPerAttemptTimeout(t *testing.T) {
 		// Attempt 1 times out at 150ms (attempt 2, hedged at 100ms, at 250ms);
 		// the retry waits 10ms and attempt 3 answers at once.
 		assert.Equal(t, 260*time.Millisecond, time.Since(start))
+	})
+}
+
+// A hedge inside a retry inside a hedge: the inner hedge's first attempt is
+// the outer branch's, so the execution's attempts are numbered from 1, with
+// no number lost, and the execution span counts the attempts made.
+func TestAttemptsOfAHedgeInsideAHedgeAreNumberedFromOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := retry.New(retry.Config{MaxRetries: 1, BaseDelay: 10 * time.Millisecond, Jitter: retry.NoJitter})
+		require.NoError(t, err)
+		outer := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("outer"))
+		inner := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("inner"))
+		p := policy.MustNew("nested", outer, r, inner)
+		var seen []int
+		v, err := policy.Get(context.Background(), p, func(ctx context.Context) (int, error) {
+			n := policy.Attempt(ctx)
+			seen = append(seen, n)
+			if n == 1 {
+				return 0, errUpstream
+			}
+			return n, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, []int{1, 2}, seen)
+	})
+}
+
+// A failure alone never ends hedging early: when the first attempt fails
+// while a hedged one runs late, the next hedge still starts after the delay.
+func TestAFailedFirstAttemptDoesNotStopTheNextHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), roomy(t))
+		start := time.Now()
+		v, err := hedge.Get(context.Background(), h, func(ctx context.Context) (int, error) {
+			switch n := policy.Attempt(ctx); n {
+			case 1: // fails after the first hedge has started
+				time.Sleep(150 * time.Millisecond)
+				return 0, errUpstream
+			case 2: // runs late
+				<-ctx.Done()
+				return 0, ctx.Err()
+			default:
+				time.Sleep(10 * time.Millisecond)
+				return n, nil
+			}
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, 210*time.Millisecond, time.Since(start), "the second hedge started 100ms after the first")
+	})
+}
+
+// panicsAfter is a policy inside the hedge that panics, outside the attempt,
+// once the second attempt it runs has returned.
+type panicsAfter struct{ runs atomic.Int32 }
+
+func (p *panicsAfter) Run(ctx context.Context, ex policy.Execution) error {
+	n := p.runs.Add(1)
+	err := ex.Next(ctx)
+	if n == 1 {
+		return err
+	}
+	panic("classifier bug")
+}
+
+// A panic is raised once the values of the attempts that succeeded have
+// been discarded, the winner's included, since Execute then returns none:
+// a body is still closed.
+func TestAPanicStillDiscardsTheValuesOfTheAttemptsThatSucceeded(t *testing.T) {
+	run := func(t *testing.T, p *policy.Pipeline, fn func(ctx context.Context) (*body, error), want any) {
+		t.Helper()
+		assert.PanicsWithValue(t, want, func() {
+			_, _ = policy.Get(context.Background(), p, fn)
+		})
+	}
+	t.Run("a policy inside the hedge", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var discarded []int
+			h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t),
+				hedge.WithDiscard(func(b *body) { discarded = append(discarded, b.attempt) }))
+			run(t, policy.MustNew("bug", h, &panicsAfter{}), func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n == 1 {
+					time.Sleep(150 * time.Millisecond) // ignores its cancellation
+				}
+				return &body{attempt: n}, nil
+			}, "classifier bug")
+			assert.Equal(t, []int{1, 2}, discarded, "the first attempt's late success, and the second's that the policy lost")
+		})
+	})
+	t.Run("a loser after the winner", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var discarded []int
+			h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t),
+				hedge.WithDiscard(func(b *body) { discarded = append(discarded, b.attempt) }))
+			run(t, policy.MustNew("bug", h), func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n == 1 {
+					time.Sleep(150 * time.Millisecond) // ignores its cancellation
+					panic("late loser blew up")
+				}
+				return &body{attempt: n}, nil
+			}, "late loser blew up")
+			assert.Equal(t, []int{2}, discarded, "the winner's value, which Get does not return")
+		})
+	})
+}
+
+// A discard hook that panics on one value is still handed the others, and
+// its panic reaches the caller.
+func TestAPanickingDiscardHookIsStillHandedEveryValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var handed []int
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), roomy(t),
+			hedge.WithDiscard(func(b *body) {
+				handed = append(handed, b.attempt)
+				if b.attempt == 1 {
+					panic("discard bug")
+				}
+			}))
+		assert.PanicsWithValue(t, "discard bug", func() {
+			_, _ = hedge.Get(context.Background(), h, func(ctx context.Context) (*body, error) {
+				n := policy.Attempt(ctx)
+				if n < 3 {
+					time.Sleep(300 * time.Millisecond) // ignores its cancellation
+				} else {
+					time.Sleep(10 * time.Millisecond)
+				}
+				return &body{attempt: n}, nil
+			})
+		})
+		assert.Equal(t, []int{1, 2}, handed)
+	})
+}
+
+// runtime.Goexit in a hedged attempt (a t.FailNow where it does not belong)
+// ends the execution with a panic that says so, rather than leaving the
+// caller waiting forever for a branch that will never report back.
+func TestGoexitInAHedgedAttemptIsRaisedNotAHang(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		budget, err := hedge.NewBudget(100, 10)
+		require.NoError(t, err)
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(budget))
+		assert.PanicsWithError(t, "hedge: runtime.Goexit in a hedged attempt", func() {
+			_ = h.Execute(context.Background(), func(ctx context.Context) error {
+				if policy.Attempt(ctx) == 2 {
+					runtime.Goexit()
+				}
+				<-ctx.Done()
+				return ctx.Err()
+			})
+		})
+		execs, hedges := budget.InFlight()
+		assert.Zero(t, execs)
+		assert.Zero(t, hedges, "the hedge's share is released")
 	})
 }

@@ -93,8 +93,11 @@ func WithBudget(b *Budget) Option {
 // WithDiscard sets what is done with the value of an attempt that did not
 // win: each attempt that succeeds after the winner (or that a fallback inside
 // the hedge gave a value) has its value, when it is a T, handed to fn once
-// the execution has ended, so that a response body can be closed. fn runs on
-// the caller's goroutine, before Execute or Get returns. Values of
+// the execution has ended, so that a response body can be closed. When the
+// execution ends in a panic, which returns no value, the winner's value is
+// handed over too. fn runs on the caller's goroutine, before Execute or Get
+// returns or the panic is raised; a panic in fn goes on up to the caller
+// once every value has been handed over. Values of
 // executions run by policy.Pipeline.Execute, which have none, are never
 // handed over. A nil fn is ignored; a later call replaces an earlier one.
 func WithDiscard[T any](fn func(T)) Option {

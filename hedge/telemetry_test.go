@@ -2,6 +2,7 @@ package hedge_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -72,5 +73,68 @@ func TestEachHedgedAttemptIsAnAttemptSpanAndAHedgeEvent(t *testing.T) {
 
 		counts := oteltest.Int64s(t, reader, policy.MetricEvents, "policy", "event")
 		assert.Equal(t, map[string]int64{"search-hedge hedge": 1, "search-hedge hedge.budget_exhausted": 1}, counts)
+	})
+}
+
+// A hedge inside the hedged branch of another: the inner hedge's first
+// attempt is still a hedged one, and its span says so.
+func TestAttemptsOfAHedgedBranchAreHedgedInANestedHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spans := tracetest.NewSpanRecorder()
+		outer := mustNew(t, hedge.WithDelay(100*time.Millisecond), hedge.WithName("outer"), roomy(t))
+		inner := mustNew(t, hedge.WithDelay(time.Hour), hedge.WithName("inner"), roomy(t))
+		p := policy.MustNew("nested", outer, inner).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))))
+		v, err := policy.Get(context.Background(), p, sleepy(time.Hour, 10*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		hedged := map[int64]any{}
+		for _, s := range spans.Ended() {
+			if s.Name() == "nested attempt" {
+				a := attrs(s.Attributes())
+				hedged[a[policy.AttrAttempt].(int64)] = a[policy.AttrHedge]
+			}
+		}
+		assert.Equal(t, map[int64]any{1: nil, 2: true}, hedged)
+	})
+}
+
+// refusesSecond is a policy inside the hedge that refuses the second branch
+// it sees, as a full bulkhead or an open breaker would.
+type refusesSecond struct{ runs atomic.Int32 }
+
+func (r *refusesSecond) Run(ctx context.Context, ex policy.Execution) error {
+	if r.runs.Add(1) == 2 {
+		return policy.ErrRejected
+	}
+	return ex.Next(ctx)
+}
+
+// A hedged branch that an inner policy refused made no attempt: the
+// execution span counts the attempts made, not the numbers reserved.
+func TestAHedgeRefusedInsideIsNotCountedAsAnAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spans := tracetest.NewSpanRecorder()
+		h := mustNew(t, hedge.WithDelay(100*time.Millisecond), roomy(t))
+		p := policy.MustNew("refused", h, &refusesSecond{}).With(
+			policy.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))))
+		err := p.Execute(context.Background(), func(context.Context) error {
+			time.Sleep(150 * time.Millisecond)
+			return nil
+		})
+		require.NoError(t, err)
+		var attempts int
+		var exec map[attribute.Key]any
+		for _, s := range spans.Ended() {
+			switch s.Name() {
+			case "refused attempt":
+				attempts++
+			case "refused execute":
+				exec = attrs(s.Attributes())
+			}
+		}
+		assert.Equal(t, 1, attempts)
+		require.NotNil(t, exec)
+		assert.Equal(t, int64(1), exec[policy.AttrAttempts], "the refused hedge made no attempt")
 	})
 }

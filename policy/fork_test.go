@@ -101,3 +101,22 @@ func TestJoinIgnoresWhatIsNotABranch(t *testing.T) {
 type policyFunc func(ctx context.Context, ex policy.Execution) error
 
 func (f policyFunc) Run(ctx context.Context, ex policy.Execution) error { return f(ctx, ex) }
+
+// A branch forked from a branch takes over the number its parent reserved
+// and has not used, so that nested forks number attempts from 1, none lost.
+func TestForksOfABranchNumberAttemptsWithoutGaps(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("nested", both{}, both{}))
+	var mu sync.Mutex
+	var seen []int
+	err := p.Execute(context.Background(), func(ctx context.Context) error {
+		mu.Lock()
+		seen = append(seen, policy.Attempt(ctx))
+		mu.Unlock()
+		return nil
+	})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int{1, 2, 3, 4}, seen)
+	exec := rec.span(t, "nested execute")
+	assert.Equal(t, int64(4), attrs(exec.Attributes())[policy.AttrAttempts])
+}

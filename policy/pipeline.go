@@ -259,6 +259,7 @@ type state struct {
 	tel      *telemetry // nil when telemetry is off
 	run      runner
 	attempts atomic.Int32 // attempts started; in a branch, unused (see top)
+	unused   atomic.Int32 // numbers reserved by branches joined before starting an attempt; in a branch, unused
 	exec     execSpan
 	panicErr *PanicError // set when fn panicked
 	top      *state      // in a branch, the execution's state; nil in it

@@ -69,8 +69,11 @@ func (ex Execution) Attempts() int {
 // policies inside it see) and a panic of its own. Its attempts are attempts
 // of the execution: each is an attempt span, numbered in the execution's
 // count, and the number of its first attempt is reserved now, so that
-// branches are numbered in the order they were forked. When hedged is true,
-// its attempt spans carry resilience.hedge=true.
+// branches are numbered in the order they were forked. The first branch
+// forked from a branch that has not started an attempt yet takes over the
+// number that branch reserved, so that nested forks lose no number. When
+// hedged is true, or ex is a hedged branch, its attempt spans carry
+// resilience.hedge=true.
 //
 // The policy must call [Execution.Join] for every branch it forked, once the
 // branch's Next has returned and before its own Run returns. Forking
@@ -83,16 +86,23 @@ func (ex Execution) Fork(hedged bool) Execution {
 		top = s
 	}
 	b := statePool.Get().(*state)
-	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged
+	b.p, b.tel, b.exec, b.top, b.hedged = s.p, s.tel, s.exec, top, hedged || s.hedged
 	b.run = s.run.fork()
-	b.first = top.attempts.Add(1)
+	if s.first != 0 { // ex is a branch whose reserved number is unused
+		b.first, s.first = s.first, 0
+	} else {
+		b.first = top.attempts.Add(1)
+	}
 	return Execution{s: b, idx: ex.idx}
 }
 
 // Join ends branch b, forked from ex, after its Next has returned. When win
 // is true, b's result becomes ex's, the value [Get] returns. A panic in b
 // becomes ex's, raised again by Execute once the outermost policy has
-// returned. b must not be used after Join. Join does nothing when b is not a
+// returned. A b that started no attempt (an inner policy refused it, or it
+// was cancelled first) leaves its reserved number unused: the execution
+// span's resilience.attempts does not count it, and later numbers keep
+// theirs. b must not be used after Join. Join does nothing when b is not a
 // branch.
 func (ex Execution) Join(b Execution, win bool) {
 	bs := b.s
@@ -105,6 +115,9 @@ func (ex Execution) Join(b Execution, win bool) {
 	}
 	if bs.panicErr != nil && s.panicErr == nil {
 		s.panicErr = bs.panicErr
+	}
+	if bs.first != 0 { // b made no attempt: its number counts none
+		bs.top.unused.Add(1)
 	}
 	*bs = state{}
 	statePool.Put(bs)

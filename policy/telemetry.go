@@ -293,7 +293,7 @@ func (s *state) endExecution(err error) {
 		outcome, err = Panic, s.panicErr
 	}
 	if span := s.exec.span; s.exec.recording {
-		if n := int(s.attempts.Load()); n <= precomputed {
+		if n := int(s.attempts.Load() - s.unused.Load()); n <= precomputed {
 			span.SetAttributes(a.execEnd[outcome][n]...)
 		} else {
 			span.SetAttributes(execAttrs(a.pipeline, a.outcome[outcome], n)...)

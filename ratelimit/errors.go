@@ -18,6 +18,10 @@ var ErrRateLimited = errors.New("ratelimit: rate limited")
 // burst, a size or an option it cannot use. The message names the culprit.
 var ErrInvalidConfig = errors.New("ratelimit: invalid config")
 
+// ErrNotBuilt is returned by the methods of a RateLimiter that [New] did not
+// build: a zero RateLimiter or a nil *RateLimiter.
+var ErrNotBuilt = errors.New("ratelimit: a zero or nil RateLimiter has no limiter: build it with ratelimit.New")
+
 // ErrCostAboveBurst is matched by the error of a call that asks for more
 // permits at once than the limiter can ever hold: it would wait forever.
 var ErrCostAboveBurst = errors.New("ratelimit: cost exceeds the burst")

@@ -92,11 +92,13 @@ func (g *gcra) allow(tat *atomic.Int64, now int64, n int) bool {
 	need := int64(n) * g.interval
 	for {
 		t := tat.Load()
-		next := max(t, now) + need
-		if next-now > g.capacity {
+		base := max(t, now)
+		// Compared without computing base+need, which a capacity of
+		// centuries would overflow.
+		if base-now > g.capacity-need || base > math.MaxInt64-need {
 			return false
 		}
-		if tat.CompareAndSwap(t, next) {
+		if tat.CompareAndSwap(t, base+need) {
 			return true
 		}
 	}
@@ -111,11 +113,14 @@ func (g *gcra) reserve(tat *atomic.Int64, now int64, n int, maxWait time.Duratio
 	need := int64(n) * g.interval
 	for {
 		t := tat.Load()
-		next := max(t, now) + need
-		over := next - now - g.capacity // > 0: the wait for the permits
-		if over > int64(max(maxWait, 0)) {
+		base := max(t, now)
+		// > 0: the wait for the permits; computed so as not to overflow
+		// with a capacity of centuries, nor base+need below.
+		over := base - now - (g.capacity - need)
+		if over > int64(max(maxWait, 0)) || base > math.MaxInt64-need {
 			return Reservation{RetryAfter: time.Duration(over), Remaining: g.remaining(t, now)}, nil
 		}
+		next := base + need
 		if tat.CompareAndSwap(t, next) {
 			return Reservation{OK: true, Wait: time.Duration(max(over, 0)), Remaining: g.remaining(next, now)}, nil
 		}

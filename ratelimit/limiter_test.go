@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -258,5 +259,36 @@ func TestWaitingCallersAreGivenTurnsOneIntervalApart(t *testing.T) {
 		for i, d := range at {
 			assert.Equal(t, time.Duration(i)*20*time.Millisecond, d, "turn %d", i)
 		}
+	})
+}
+
+// A limit whose permits lie centuries ahead: the arithmetic of its
+// theoretical arrival time must not wrap around and hand out a full bucket.
+func TestAHugeCapacityDoesNotOverflowIntoAFullBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		century := ratelimit.Rate{Permits: 1, Per: 100 * 365 * 24 * time.Hour}
+		b, err := ratelimit.NewTokenBucket(century, 2)
+		require.NoError(t, err)
+		assert.True(t, b.Allow())
+		assert.True(t, b.Allow())
+		for range 3 {
+			assert.False(t, b.Allow(), "the burst is spent for a century")
+		}
+		assert.Zero(t, b.Remaining())
+
+		b, err = ratelimit.NewTokenBucket(century, 2)
+		require.NoError(t, err)
+		for range 2 {
+			r, err := b.Reserve(context.Background(), "", 1, 0)
+			require.NoError(t, err)
+			require.True(t, r.OK)
+		}
+		r, err := b.Reserve(context.Background(), "", 1, 0)
+		require.NoError(t, err)
+		assert.False(t, r.OK, "the burst is spent for a century")
+		assert.Equal(t, 100*365*24*time.Hour, r.RetryAfter)
+		r, err = b.Reserve(context.Background(), "", 1, time.Duration(math.MaxInt64))
+		require.NoError(t, err)
+		assert.False(t, r.OK, "a wait past the end of time is not a permit")
 	})
 }

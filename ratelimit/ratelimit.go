@@ -13,7 +13,8 @@ import (
 // [Limiter]: a call that finds a permit goes at once; one that would find a
 // permit within its wait ([WithMaxWait], and the context's deadline) waits
 // for it; others are refused with a [*RejectedError]. It is safe for
-// concurrent use.
+// concurrent use. Build it with [New]: a zero RateLimiter, or a nil
+// *RateLimiter, runs nothing, and its Run and Execute return [ErrNotBuilt].
 type RateLimiter struct {
 	name     string
 	lim      Limiter
@@ -68,6 +69,9 @@ func (r *RateLimiter) Limiter() Limiter { return r.lim }
 // during the wait gets the context's error; the permits it reserved stay
 // spent.
 func (r *RateLimiter) Run(ctx context.Context, ex policy.Execution) error {
+	if r == nil || r.lim == nil {
+		return ErrNotBuilt
+	}
 	if err := policy.ContextError(ctx); err != nil {
 		return err
 	}
@@ -121,6 +125,9 @@ func (r *RateLimiter) noteBackend(ex policy.Execution, backend string) {
 // Execute runs fn in a pipeline that holds only r, named after r, with the
 // pipeline's telemetry.
 func (r *RateLimiter) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if r == nil || r.pipeline == nil {
+		return ErrNotBuilt
+	}
 	return r.pipeline.Execute(ctx, fn)
 }
 

@@ -234,3 +234,19 @@ func TestEachChangeOfBackendIsOneEvent(t *testing.T) {
 	}
 	assert.Equal(t, []string{"store→local", "local→store"}, changes, "the first backend seen is no change")
 }
+
+func TestAZeroRateLimiterSaysToBuildItWithNew(t *testing.T) {
+	for name, r := range map[string]*ratelimit.RateLimiter{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			ran := false
+			fn := func(context.Context) error { ran = true; return nil }
+			err := r.Execute(context.Background(), fn)
+			assert.ErrorIs(t, err, ratelimit.ErrNotBuilt)
+			assert.Contains(t, err.Error(), "ratelimit.New")
+			if r != nil {
+				assert.ErrorIs(t, policy.MustNew("zero", r).Execute(context.Background(), fn), ratelimit.ErrNotBuilt)
+			}
+			assert.False(t, ran)
+		})
+	}
+}

@@ -16,6 +16,10 @@ import (
 // throttle refused locally. It also matches [policy.ErrRejected].
 var ErrThrottled = errors.New("throttle: throttled")
 
+// ErrNotBuilt is returned by the methods of a Throttle that [New] did not
+// build: a zero Throttle or a nil *Throttle.
+var ErrNotBuilt = errors.New("throttle: a zero or nil Throttle has no window: build it with throttle.New")
+
 // ErrInvalidConfig is matched by the error [New] returns for a [Config] it
 // cannot use. The message names the offending field.
 var ErrInvalidConfig = errors.New("throttle: invalid config")
@@ -84,7 +88,9 @@ func (c Config) normalize() (Config, error) {
 // Throttle is a policy that refuses calls locally, before they reach a
 // backend that is already refusing most of them: client-side adaptive
 // throttling, as chapter 21 of Google's SRE book ("Handling Overload")
-// describes it. It is safe for concurrent use.
+// describes it. It is safe for concurrent use. Build it with [New]: a zero
+// Throttle, or a nil *Throttle, runs nothing, and its Run and Execute return
+// [ErrNotBuilt].
 type Throttle struct {
 	name     string
 	cfg      Config
@@ -166,12 +172,15 @@ func (t *Throttle) period() int64 { return int64(time.Since(t.epoch)) / t.width 
 // predicate of [WithRejected] picks. It counts in the window as of the time
 // it started.
 func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
+	if t == nil || t.width == 0 {
+		return ErrNotBuilt
+	}
 	if err := policy.ContextError(ctx); err != nil {
 		return err
 	}
 	now := t.period()
 	if p := t.probability(now); p > 0 && rand.Float64() < p {
-		t.slot(now).counts.Add(oneRequest)
+		t.count(now, oneRequest)
 		ex.Report(policy.Event{Kind: policy.EventThrottleRejected, Reason: ReasonAdaptive, Err: t.err})
 		return t.err
 	}
@@ -189,26 +198,31 @@ func (t *Throttle) Run(ctx context.Context, ex policy.Execution) error {
 	// Counted in the slot of the call's start: one clock read per call,
 	// which on some machines costs more than the rest of the throttle.
 	if accepted {
-		t.slot(now).counts.Add(oneAccepted)
+		t.count(now, oneAccepted)
 	} else {
-		t.slot(now).counts.Add(oneRequest)
+		t.count(now, oneRequest)
 	}
 	return err
 }
 
-// slot returns the slot of period now, reset if it last counted an older
-// period.
-func (t *Throttle) slot(now int64) *slot {
+// count adds n to the slot of period now, reset if it last counted an older
+// period. A call that outlasted the window finds its slot counting a later
+// period: it started outside the window, and is not counted.
+func (t *Throttle) count(now int64, n uint64) {
 	s := &t.slots[now%numSlots]
 	if s.period.Load() != now+1 {
 		t.rotate.Lock()
-		if s.period.Load() < now+1 {
+		p := s.period.Load()
+		if p < now+1 {
 			s.counts.Store(0)
 			s.period.Store(now + 1)
 		}
 		t.rotate.Unlock()
+		if p > now+1 {
+			return
+		}
 	}
-	return s
+	s.counts.Add(n)
 }
 
 // counts returns the requests and accepts of the window that ends in period
@@ -267,18 +281,30 @@ type Stats struct {
 }
 
 // Stats returns the counts of the window, and the probability of a refusal
-// they give.
+// they give: none for a Throttle that New did not build.
 func (t *Throttle) Stats() Stats {
+	if t == nil || t.width == 0 {
+		return Stats{}
+	}
 	now := t.period()
 	r, a := t.counts(now)
 	return Stats{Requests: r, Accepts: a, Probability: t.formula(r, a)}
 }
 
-// RejectionProbability returns the chance that a call is refused now.
-func (t *Throttle) RejectionProbability() float64 { return t.probability(t.period()) }
+// RejectionProbability returns the chance that a call is refused now: 0 for
+// a Throttle that New did not build.
+func (t *Throttle) RejectionProbability() float64 {
+	if t == nil || t.width == 0 {
+		return 0
+	}
+	return t.probability(t.period())
+}
 
 // Execute runs fn in a pipeline that holds only t, named after t, with the
 // pipeline's telemetry.
 func (t *Throttle) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if t == nil || t.pipeline == nil {
+		return ErrNotBuilt
+	}
 	return t.pipeline.Execute(ctx, fn)
 }

@@ -257,3 +257,41 @@ func TestConcurrentCallsAreAllCounted(t *testing.T) {
 		assert.Equal(t, throttle.Stats{Requests: 800, Accepts: 800}, thr.Stats())
 	})
 }
+
+// A call that outlasts the window ends after its slot has been reused for a
+// later period: it started outside the window, and is not counted in it.
+func TestACallLongerThanTheWindowIsNotCountedInALaterPeriod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		thr := mustNew(t, throttle.Config{Window: 20 * time.Second}) // 1s slots
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_ = thr.Execute(context.Background(), func(context.Context) error {
+				time.Sleep(25 * time.Second)
+				return errOverloaded
+			})
+		})
+		time.Sleep(20*time.Second + 500*time.Millisecond) // the first slot serves period 20 now
+		require.NoError(t, thr.Execute(context.Background(), fail(nil)))
+		wg.Wait()
+		assert.Equal(t, throttle.Stats{Requests: 1, Accepts: 1}, thr.Stats(),
+			"the long call started 25s ago, outside the 20s window")
+	})
+}
+
+func TestAZeroThrottleSaysToBuildItWithNew(t *testing.T) {
+	for name, thr := range map[string]*throttle.Throttle{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			ran := false
+			fn := func(context.Context) error { ran = true; return nil }
+			err := thr.Execute(context.Background(), fn)
+			assert.ErrorIs(t, err, throttle.ErrNotBuilt)
+			assert.Contains(t, err.Error(), "throttle.New")
+			if thr != nil {
+				assert.ErrorIs(t, policy.MustNew("zero", thr).Execute(context.Background(), fn), throttle.ErrNotBuilt)
+			}
+			assert.False(t, ran)
+			assert.Equal(t, throttle.Stats{}, thr.Stats())
+			assert.Zero(t, thr.RejectionProbability())
+		})
+	}
+}
