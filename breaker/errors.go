@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aragora/resilience/internal/durfmt"
 	"github.com/aragora/resilience/policy"
 )
 
@@ -53,22 +54,7 @@ func (e *OpenError) Error() string {
 	case ForcedOpen:
 		return fmt.Sprintf("breaker: %q is forced open", e.Name)
 	}
-	return fmt.Sprintf("breaker: %q is open; next trial in %v", e.Name, roundForPeople(e.RetryAfter()))
-}
-
-// roundForPeople rounds d to the precision a person reads: whole seconds
-// from 10s, tenths of a second from 1s, milliseconds from 1ms, microseconds
-// below.
-func roundForPeople(d time.Duration) time.Duration {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond)
-	}
-	return d.Round(time.Microsecond)
+	return fmt.Sprintf("breaker: %q is open; next trial in %v", e.Name, durfmt.Round(e.RetryAfter()))
 }
 
 // Is reports whether target is ErrOpen or policy.ErrRejected (for every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aragora/resilience/internal/durfmt"
 	"github.com/aragora/resilience/policy"
 )
 
@@ -57,9 +58,9 @@ func (e *RejectedError) RetryAfter() time.Duration { return e.retryAfter }
 // Error says which limiter refused the call, and when to try again.
 func (e *RejectedError) Error() string {
 	if e.MaxWait > 0 {
-		return fmt.Sprintf("ratelimit %q: no permit within %v; retry after %v", e.Limiter, Round(e.MaxWait), Round(e.retryAfter))
+		return fmt.Sprintf("ratelimit: %q: no permit within %v; retry after %v", e.Limiter, durfmt.Round(e.MaxWait), durfmt.Round(e.retryAfter))
 	}
-	return fmt.Sprintf("ratelimit %q: rate limited; retry after %v", e.Limiter, Round(e.retryAfter))
+	return fmt.Sprintf("ratelimit: %q: rate limited; retry after %v", e.Limiter, durfmt.Round(e.retryAfter))
 }
 
 // Is reports whether target is [ErrRateLimited] or [policy.ErrRejected].
@@ -78,21 +79,6 @@ func (e *RejectedError) Reason() string {
 		return ReasonMaxWait
 	}
 	return ReasonLimited
-}
-
-// Round rounds d for people, as this package's messages print durations:
-// whole seconds from 10s, tenths of a second from 1s, milliseconds from 1ms,
-// microseconds below.
-func Round(d time.Duration) time.Duration {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond)
-	}
-	return d.Round(time.Microsecond)
 }
 
 func invalid(format string, args ...any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aragora/resilience/ratelimit"
 )
@@ -18,7 +19,7 @@ func ExampleNew() {
 		err := limit.Execute(context.Background(), call)
 		var re *ratelimit.RejectedError
 		if errors.As(err, &re) {
-			fmt.Printf("call %d refused: retry after %v\n", i, ratelimit.Round(re.RetryAfter()).Round(10e6))
+			fmt.Printf("call %d refused: retry after %v\n", i, re.RetryAfter().Round(10*time.Millisecond))
 			continue
 		}
 		fmt.Printf("call %d: %v\n", i, err)

@@ -45,7 +45,7 @@ func TestARefusalIsErrRateLimitedWithRetryAfter(t *testing.T) {
 		assert.Equal(t, "partner", re.Limiter)
 		assert.Equal(t, ratelimit.ReasonLimited, re.Reason())
 		assert.Equal(t, "rate_limited", policy.ErrorType(err))
-		assert.Equal(t, `ratelimit "partner": rate limited; retry after 150ms`, err.Error())
+		assert.Equal(t, `ratelimit: "partner": rate limited; retry after 150ms`, err.Error())
 
 		time.Sleep(re.RetryAfter())
 		assert.NoError(t, r.Execute(context.Background(), counting(&runs)), "refused at RetryAfter")
@@ -74,7 +74,7 @@ func TestACallWaitsWithinMaxWaitAndIsRefusedBeyondIt(t *testing.T) {
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, ratelimit.ReasonMaxWait, re.Reason())
 		assert.Equal(t, 200*time.Millisecond, re.RetryAfter(), "the permit after the reserved one")
-		assert.Equal(t, `ratelimit "api": no permit within 150ms; retry after 200ms`, err.Error())
+		assert.Equal(t, `ratelimit: "api": no permit within 150ms; retry after 200ms`, err.Error())
 		require.NoError(t, <-done)
 		assert.Equal(t, 4, runs)
 	})
