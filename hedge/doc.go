@@ -29,7 +29,9 @@
 // # Winner and losers
 //
 // Each attempt runs in a branch of the execution ([policy.Execution.Fork]),
-// on a goroutine of its own, with a context of its own. When one succeeds,
+// with a context of its own: the first on the caller's goroutine, each hedge
+// on a goroutine of its own, started from the delay's timer, so that an
+// execution answered within the delay starts no goroutine. When one succeeds,
 // the others are cancelled, with [ErrLost] as their context's cause, and Run
 // waits for them: nothing outlives the execution, and every attempt's
 // context is cancelled when it ends. A value that needs its attempt's
