@@ -362,8 +362,15 @@ func (s *state) attempt(ctx context.Context) error {
 		return s.guarded(ctx)
 	}
 	ctx, a := s.startAttempt(ctx)
+	ended := false
+	defer func() {
+		if !ended { // the function called runtime.Goexit
+			s.endAttempt(&a, n, errGoexit)
+		}
+	}()
 	err := s.guarded(ctx)
 	s.endAttempt(&a, n, err)
+	ended = true
 	return err
 }
 

@@ -450,3 +450,22 @@ func TestAGoexitOfAPolicyEndsTheExecutionSpan(t *testing.T) {
 	s := rec.span(t, "policy-exits execute")
 	assert.Equal(t, codes.Error, s.Status().Code)
 }
+
+// A function that calls runtime.Goexit ends its attempt span as well as the
+// execution's.
+func TestAGoexitOfTheFunctionEndsBothSpans(t *testing.T) {
+	rec := newRecorder()
+	p := rec.instrument(policy.MustNew("fn-exits", retrying{}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Execute(context.Background(), func(context.Context) error {
+			runtime.Goexit()
+			return nil
+		})
+	}()
+	<-done
+	for _, name := range []string{"fn-exits execute", "fn-exits attempt"} {
+		assert.Equal(t, codes.Error, rec.span(t, name).Status().Code, name)
+	}
+}
