@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,8 @@ type Config struct {
 	// K is how many times the accepted calls the throttle lets through:
 	// with K = 2 it sends the backend about twice what the backend
 	// accepts. Lower is more aggressive; it must be at least 1, or the
-	// throttle would refuse calls to a healthy backend. Zero means 2.
+	// throttle would refuse calls to a healthy backend, and finite (to
+	// never throttle, leave the throttle out). Zero means 2.
 	K float64
 	// Window is how far back requests and accepts are counted. Zero
 	// means two minutes. It is kept in 20 slots, so that counts age out
@@ -77,8 +79,8 @@ func (c Config) normalize() (Config, error) {
 		c.Window = defaultWindow
 	}
 	switch {
-	case !(c.K >= 1): // also NaN
-		return c, fmt.Errorf("%w: K is %v, must be at least 1", ErrInvalidConfig, c.K)
+	case !(c.K >= 1) || math.IsInf(c.K, 1): // also NaN
+		return c, fmt.Errorf("%w: K is %v, must be a finite number of at least 1", ErrInvalidConfig, c.K)
 	case c.Window < numSlots:
 		return c, fmt.Errorf("%w: Window is %v, must be at least %dns", ErrInvalidConfig, c.Window, numSlots)
 	}

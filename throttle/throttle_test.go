@@ -34,6 +34,7 @@ func fail(err error) func(context.Context) error {
 func TestBadConfigFailsAtConstruction(t *testing.T) {
 	for name, cfg := range map[string]throttle.Config{
 		"K below 1":       {K: 0.5},
+		"K infinite":      {K: math.Inf(1)},
 		"negative K":      {K: -2},
 		"NaN K":           {K: math.NaN()},
 		"negative window": {Window: -time.Second},
