@@ -102,7 +102,7 @@ pictures: jaeger
 	@mkdir -p $(PICTURES_DATA)
 	@BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh up
 	@status=0; (cd examples && E2E_PICTURES_DIR=$(PICTURES_DATA) $(GO) test -tags e2e -count=1 -timeout 4m \
-		-run 'TestEndToEnd|TestSLOAlertInPrometheus' ./e2e/) || status=$$?; \
+		-run 'TestEndToEnd|TestDemoTrace|TestSLOAlertInPrometheus' ./e2e/) || status=$$?; \
 	BACKENDS_DIR=$(BUILD)/backends-test scripts/backends.sh down; exit $$status
 	cd examples && $(GO) run ./cmd/pictures -in $(PICTURES_DATA) -out ../docs/pictures
 

@@ -145,9 +145,6 @@ func checkTraces(t *testing.T, r run) {
 				tr, err = getTrace(ctx, tt.traceID, 4+2*tt.attempts) // root, the two pipelines' spans, attempts, HTTP GETs
 				return err
 			})
-			if tt.name == "failed" {
-				savePictureTrace(t, tr)
-			}
 			var root, fbExec, fbAttempt, exec jaegerSpan
 			var attempts, gets []jaegerSpan
 			for _, s := range tr.Spans {

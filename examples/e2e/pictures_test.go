@@ -36,7 +36,7 @@ func savePictureTrace(t *testing.T, tr jaegerTrace) {
 	for _, s := range tr.Spans {
 		_, isErr := s.tag("error")
 		ps := pictures.Span{ID: s.SpanID, Parent: s.parent(), Name: s.OperationName,
-			Start: ms(s.StartTime), Duration: float64(s.Duration) / 1000, Error: isErr}
+			Start: ms(s.StartTime), Duration: float64(s.Duration) / 1000, Error: isErr, Note: note(s)}
 		for _, l := range s.Logs {
 			for _, f := range l.Fields {
 				if f.Key == "event" {
@@ -48,6 +48,23 @@ func savePictureTrace(t *testing.T, tr jaegerTrace) {
 	}
 	out.Spans = pictures.SortSpans(out.Spans)
 	require.NoError(t, pictures.Save(filepath.Join(picturesDir, pictures.TraceFile), out))
+}
+
+// note is what the picture shows after a span's name: an attempt's number,
+// and whether it was a hedge, as the tags resilience.attempt and
+// resilience.hedge say; otherwise its HTTP status code, if it has one.
+func note(s jaegerSpan) string {
+	if n, ok := s.tag("resilience.attempt"); ok {
+		out := fmt.Sprintf("#%v", n)
+		if h, _ := s.tag("resilience.hedge"); h == true {
+			out += " (hedge)"
+		}
+		return out
+	}
+	if code, ok := s.tag("http.response.status_code"); ok {
+		return fmt.Sprint(code)
+	}
+	return ""
 }
 
 // savePictureOutage saves what Prometheus recorded from 15s before the

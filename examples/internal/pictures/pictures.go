@@ -7,6 +7,7 @@
 package pictures
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -17,9 +18,12 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // The files the tests write and cmd/pictures reads, in one directory.
@@ -39,6 +43,7 @@ type Trace struct {
 type Span struct {
 	ID, Parent, Name string
 	Start, Duration  float64 // ms
+	Note             string  // after the name in the picture, such as "#2 (hedge)" or "503"
 	Error            bool
 	Events           []Event
 }
@@ -99,15 +104,20 @@ var (
 	}
 )
 
-// DrawTrace draws t's waterfall into file, SVG or PNG by its extension: one
-// bar per span, its events marked above it, failed spans in red.
+// DrawTrace draws t's waterfall into file, SVG or PNG by its extension, as
+// Jaeger's timeline shows it: one row per span, parents above their
+// children, a bar from the span's start to its end (green when its status is
+// ok, red when it is an error), its events marked by triangles above the bar
+// and named beside them, and a legend below that says so. Each row is named
+// by the span's name and its Note. A label that would run past the right
+// edge is drawn to the left of its triangle.
 func DrawTrace(t Trace, file string) error {
 	if len(t.Spans) == 0 {
 		return fmt.Errorf("pictures: trace %s has no span", t.TraceID)
 	}
-	p := plot.New()
-	p.Title.Text = "One execution in Jaeger: " + t.Spans[0].Name
-	p.X.Label.Text = "ms since the trace began (triangles: span events)"
+	p := newPlot()
+	p.Title.Text = "One request to the demo, as Jaeger shows it"
+	p.X.Label.Text = "ms since the request began"
 	n := len(t.Spans)
 	names := make([]string, n)
 	total := 0.0
@@ -116,19 +126,14 @@ func DrawTrace(t Trace, file string) error {
 	}
 	for i, s := range t.Spans {
 		y := float64(n - 1 - i) // the first span on top
-		names[n-1-i] = s.Name
+		names[n-1-i] = strings.TrimSpace(s.Name + " " + s.Note)
 		// A span shorter than 1/200 of the trace is drawn that wide, so
 		// that it shows.
 		end := s.Start + max(s.Duration, total/200)
-		bar, err := plotter.NewPolygon(plotter.XYs{{X: s.Start, Y: y - 0.3}, {X: end, Y: y - 0.3}, {X: end, Y: y + 0.3}, {X: s.Start, Y: y + 0.3}})
+		bar, err := spanBar(s.Start, end, y, s.Error)
 		if err != nil {
 			return err
 		}
-		bar.Color = ok
-		if s.Error {
-			bar.Color = failed
-		}
-		bar.LineStyle.Width = 0
 		p.Add(bar)
 		lastAt, raise := math.Inf(-1), 0
 		for _, e := range s.Events {
@@ -139,41 +144,148 @@ func DrawTrace(t Trace, file string) error {
 				raise = 0
 			}
 			lastAt = e.At
-			pts, err := plotter.NewScatter(plotter.XYs{{X: e.At, Y: y + 0.42}})
+			mark, err := eventMark(e.At, y+0.42)
 			if err != nil {
 				return err
 			}
-			pts.GlyphStyle.Shape = draw.TriangleGlyph{}
-			pts.GlyphStyle.Radius = vg.Points(4)
-			pts.GlyphStyle.Color = neutral
-			p.Add(pts)
+			p.Add(mark)
 			label, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: e.At, Y: y + 0.42}}, Labels: []string{e.Name}})
 			if err != nil {
 				return err
 			}
-			label.TextStyle[0].Font.Size = vg.Points(8)
-			label.Offset = vg.Point{X: vg.Points(3), Y: vg.Points(2 + 9*float64(raise))}
+			label.TextStyle[0].Font = sans(vg.Points(10))
+			label.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(1 + 11*float64(raise))}
+			if e.At > total*0.6 { // near the right edge: the label goes left
+				label.TextStyle[0].XAlign = draw.XRight
+				label.Offset.X = -label.Offset.X - slack(label.TextStyle[0], []string{e.Name})
+			}
 			p.Add(label)
 		}
 	}
 	p.NominalY(names...)
-	p.X.Min, p.X.Max = 0, total*1.15 // room for the last events' labels
+	roomLeft(&p.Y, names)
+	p.X.Min, p.X.Max = 0, total*1.02
 	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.2
-	return save(file, 9*vg.Inch, vg.Length(1.2+0.45*float64(n))*vg.Inch, [][]*plot.Plot{{p}})
+
+	okBar, err := spanBar(0, 1, 0, false)
+	if err != nil {
+		return err
+	}
+	errBar, err := spanBar(0, 1, 0, true)
+	if err != nil {
+		return err
+	}
+	mark, err := eventMark(0, 0)
+	if err != nil {
+		return err
+	}
+	left, right := legend(), legend()
+	left.Add("span, status ok", okBar)
+	left.Add("span, status error", errBar)
+	right.Add("span event (retry, hedge, exception…), named beside it", mark)
+	right.Add("after a name: the attempt's number, a hedge, the HTTP status")
+	return save(file, 9*vg.Inch, vg.Length(1.5+0.42*float64(n))*vg.Inch, [][]*plot.Plot{{p}}, []plot.Legend{left, right})
 }
 
-// DrawOutage draws o into file, SVG or PNG by its extension: the breaker's state above, the burn
-// rates against the page thresholds below, the outage and the page shaded.
+// The pictures' text is set in Liberation Sans, whose widths are Arial's and
+// Helvetica's: an SVG names those as its fallbacks (fontFamilies), which
+// most readers' browsers have. Where none is installed the text is drawn in
+// another sans-serif, up to a fifth wider (DejaVu Sans), and labels that end
+// where something begins get that much room (slack, roomLeft).
+var (
+	svgFamily    = []byte("font-family:Liberation Sans;")
+	fontFamilies = []byte("font-family:Liberation Sans,Arial,Helvetica,sans-serif;")
+)
+
+// sans is Liberation Sans of the given size.
+func sans(size vg.Length) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
+}
+
+// newPlot is a plot whose every text is in sans, a size larger than
+// gonum's defaults, for a picture shown at a README's width.
+func newPlot() *plot.Plot {
+	p := plot.New()
+	p.Title.TextStyle.Font = sans(vg.Points(14))
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(vg.Points(12))
+		a.Tick.Label.Font = sans(vg.Points(11))
+	}
+	p.Legend.TextStyle.Font = sans(vg.Points(10))
+	return p
+}
+
+// slack is the room, beyond what sty measures, that the widest of labels
+// needs when a renderer draws it in a font a fifth wider.
+func slack(sty text.Style, labels []string) vg.Length {
+	w := vg.Length(0)
+	for _, l := range labels {
+		w = max(w, sty.Width(l))
+	}
+	return w / 5
+}
+
+// roomLeft moves the tick labels of a left axis away from it by their slack,
+// through ticks that long, drawn transparent (gonum skips the length of
+// ticks of no width): a label is drawn from where it starts, so that a wider
+// font lengthens it to the right, towards the axis.
+func roomLeft(a *plot.Axis, labels []string) {
+	a.Tick.Length += slack(a.Tick.Label, labels)
+	a.Tick.LineStyle = draw.LineStyle{Width: vg.Points(0.5), Color: color.Transparent}
+}
+
+// spanBar is the bar of a span from start to end on row y.
+func spanBar(start, end, y float64, failedSpan bool) (*plotter.Polygon, error) {
+	bar, err := plotter.NewPolygon(plotter.XYs{{X: start, Y: y - 0.3}, {X: end, Y: y - 0.3}, {X: end, Y: y + 0.3}, {X: start, Y: y + 0.3}})
+	if err != nil {
+		return nil, err
+	}
+	bar.Color = ok
+	if failedSpan {
+		bar.Color = failed
+	}
+	bar.LineStyle.Width = 0
+	return bar, nil
+}
+
+// eventMark is the triangle of a span event at (at, y).
+func eventMark(at, y float64) (*plotter.Scatter, error) {
+	pts, err := plotter.NewScatter(plotter.XYs{{X: at, Y: y}})
+	if err != nil {
+		return nil, err
+	}
+	pts.GlyphStyle.Shape = draw.TriangleGlyph{}
+	pts.GlyphStyle.Radius = vg.Points(4)
+	pts.GlyphStyle.Color = neutral
+	return pts, nil
+}
+
+// legend is an empty legend in the pictures' style, drawn from the top left
+// of its area.
+func legend() plot.Legend {
+	l := plot.NewLegend()
+	l.Top, l.Left = true, true
+	l.TextStyle.Font = sans(vg.Points(10))
+	l.Padding = vg.Points(3)
+	l.ThumbnailWidth = vg.Points(24)
+	return l
+}
+
+// DrawOutage draws o into file, SVG or PNG by its extension: the breaker's
+// state above, the burn rates against the page thresholds below, the outage
+// and the page shaded, and the legend under both.
 func DrawOutage(o Outage, file string) error {
 	if len(o.Breaker.Points) == 0 || len(o.Burn) == 0 {
 		return fmt.Errorf("pictures: the outage has no breaker state or no burn rate")
 	}
-	top := plot.New()
+	outageShade := color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x30}
+	pageShade := color.NRGBA{R: 0x55, G: 0x55, B: 0x55, A: 0x30}
+	top := newPlot()
 	top.Title.Text = "An outage of the demo's upstream, as Prometheus recorded it"
 	top.Y.Label.Text = "breaker"
 	top.Y.Min, top.Y.Max = -0.2, 2.2
 	top.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "closed"}, {Value: 1, Label: "half-open"}, {Value: 2, Label: "open"}})
-	if err := shade(top, []Range{{0, o.End}}, 0, 2.2, color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x30}); err != nil {
+	if err := shade(top, []Range{{0, o.End}}, -0.2, 2.2, outageShade); err != nil {
 		return err
 	}
 	steps, err := plotter.NewLine(xys(o.Breaker.Points))
@@ -185,8 +297,8 @@ func DrawOutage(o Outage, file string) error {
 	steps.Width = vg.Points(2)
 	top.Add(steps)
 
-	bottom := plot.New()
-	bottom.X.Label.Text = "seconds from the start of the outage (shaded); the page alert firing in grey"
+	bottom := newPlot()
+	bottom.X.Label.Text = "seconds from the start of the outage"
 	bottom.Y.Label.Text = "burn rate"
 	high := 15.0
 	for _, s := range o.Burn {
@@ -194,12 +306,13 @@ func DrawOutage(o Outage, file string) error {
 			high = max(high, pt.V)
 		}
 	}
-	if err := shade(bottom, []Range{{0, o.End}}, 0, high*1.05, color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x30}); err != nil {
+	if err := shade(bottom, []Range{{0, o.End}}, 0, high*1.05, outageShade); err != nil {
 		return err
 	}
-	if err := shade(bottom, o.Page, 0, high*1.05, color.NRGBA{R: 0x55, G: 0x55, B: 0x55, A: 0x30}); err != nil {
+	if err := shade(bottom, o.Page, 0, high*1.05, pageShade); err != nil {
 		return err
 	}
+	left, right := legend(), legend()
 	for i, s := range o.Burn {
 		l, err := plotter.NewLine(xys(s.Points))
 		if err != nil {
@@ -211,23 +324,35 @@ func DrawOutage(o Outage, file string) error {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 		}
 		bottom.Add(l)
-		bottom.Legend.Add(s.Name, l)
+		left.Add(s.Name, l)
 	}
+	var threshold *plotter.Line
 	for _, th := range []float64{14.4, 6} {
-		l, err := plotter.NewLine(plotter.XYs{{X: minT(o), Y: th}, {X: maxT(o), Y: th}})
+		if threshold, err = plotter.NewLine(plotter.XYs{{X: minT(o), Y: th}, {X: maxT(o), Y: th}}); err != nil {
+			return err
+		}
+		threshold.Color = neutral
+		threshold.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+		bottom.Add(threshold)
+	}
+	right.Add("breaker state", steps)
+	right.Add("page thresholds: burn rates 14.4 and 6", threshold)
+	for _, sw := range []struct {
+		name string
+		c    color.Color
+	}{{"the upstream down", outageShade}, {"the page alert firing", pageShade}} {
+		box, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}, {X: 0, Y: 1}})
 		if err != nil {
 			return err
 		}
-		l.Color = neutral
-		l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
-		bottom.Add(l)
+		box.Color, box.LineStyle.Width = sw.c, 0
+		right.Add(sw.name, box)
 	}
-	bottom.Legend.Top = true
-	bottom.Legend.TextStyle.Font.Size = vg.Points(8)
 	bottom.Y.Min = 0
 	top.X.Min, top.X.Max = minT(o), maxT(o)
 	bottom.X.Min, bottom.X.Max = minT(o), maxT(o)
-	return save(file, 9*vg.Inch, 6*vg.Inch, [][]*plot.Plot{{top}, {bottom}})
+	roomLeft(&top.Y, []string{"half-open"})
+	return save(file, 9*vg.Inch, 7*vg.Inch, [][]*plot.Plot{{top}, {bottom}}, []plot.Legend{left, right})
 }
 
 func xys(pts []Point) plotter.XYs {
@@ -273,27 +398,43 @@ func shade(p *plot.Plot, rs []Range, y0, y1 float64, c color.Color) error {
 }
 
 // save draws plots, a grid of rows, into a file of the given size, in the
-// format its extension names (svg, png…).
-func save(file string, w, h vg.Length, plots [][]*plot.Plot) error {
+// format its extension names (svg, png…), with legends side by side in a
+// strip below them.
+func save(file string, w, h vg.Length, plots [][]*plot.Plot, legends []plot.Legend) error {
 	img, err := draw.NewFormattedCanvas(w, h, strings.TrimPrefix(filepath.Ext(file), "."))
 	if err != nil {
 		return err
 	}
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
-	canvases := plot.Align(plots, tiles, dc)
+	strip := vg.Length(0)
+	for _, l := range legends {
+		strip = max(strip, l.Rectangle(dc).Size().Y)
+	}
+	strip += vg.Millimeter * 3
+	pad := vg.Millimeter * 3
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: pad, PadRight: vg.Millimeter * 5}
+	canvases := plot.Align(plots, tiles, draw.Crop(dc, 0, 0, strip, 0))
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	f, err := os.Create(file)
-	if err != nil {
+	// The legends side by side from the plots' left edge, each as wide as
+	// its widest entry and its slack.
+	area := draw.Crop(dc, pad, 0, 0, strip-dc.Size().Y-vg.Millimeter)
+	x := vg.Length(0)
+	for i := range legends {
+		w := legends[i].Rectangle(area).Size().X
+		legends[i].Draw(draw.Crop(area, x, 0, 0, 0))
+		x += w*6/5 + vg.Millimeter*4
+	}
+	var b bytes.Buffer
+	if _, err := img.WriteTo(&b); err != nil {
 		return err
 	}
-	if _, err := img.WriteTo(f); err != nil {
-		_ = f.Close()
-		return err
+	out := b.Bytes()
+	if _, isSVG := img.(*vgsvg.Canvas); isSVG {
+		out = bytes.ReplaceAll(out, svgFamily, fontFamilies)
 	}
-	return f.Close()
+	return os.WriteFile(file, out, 0o644)
 }
 
 // SortSpans orders spans parents first, then by start: the waterfall's

@@ -1,10 +1,14 @@
 package pictures_test
 
 import (
+	"html"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,16 +33,42 @@ func TestSortSpansParentsFirstThenByStart(t *testing.T) {
 func TestDrawTrace(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "trace.svg")
 	tr := pictures.Trace{TraceID: "abc", Spans: []pictures.Span{
-		{ID: "e", Name: "upstream execute", Duration: 80, Error: true, Events: []pictures.Event{{Name: "retry", At: 20}, {Name: "retry.exhausted", At: 79}}},
-		{ID: "a1", Parent: "e", Name: "upstream attempt", Start: 1, Duration: 18, Error: true},
-		{ID: "a2", Parent: "e", Name: "upstream attempt", Start: 40, Duration: 5},
+		{ID: "e", Name: "a-long-pipeline-name-fallback execute", Duration: 80, Error: true,
+			Events: []pictures.Event{{Name: "retry", At: 20}, {Name: "breaker.state_change", At: 79.9}, {Name: "hedge.budget_exhausted", At: 80}}},
+		{ID: "a1", Parent: "e", Name: "upstream attempt", Note: "#1", Start: 1, Duration: 18, Error: true},
+		{ID: "a2", Parent: "e", Name: "upstream attempt", Note: "#2 (hedge)", Start: 40, Duration: 5},
 	}}
 	require.NoError(t, pictures.DrawTrace(tr, file))
 	svg := read(t, file)
-	for _, want := range []string{"<svg", "upstream execute", "upstream attempt", "retry.exhausted"} {
+	for _, want := range []string{"<svg", "a-long-pipeline-name-fallback execute", "upstream attempt #1", "upstream attempt #2 (hedge)",
+		"hedge.budget_exhausted", "breaker.state_change", "span, status ok", "span, status error", "span event"} {
 		assert.Contains(t, svg, want)
 	}
+	assertTextInside(t, svg)
 	assert.ErrorContains(t, pictures.DrawTrace(pictures.Trace{TraceID: "none"}, file), "trace none has no span")
+}
+
+// assertTextInside checks that every text of svg, as wide as a sans-serif
+// font a fifth wider than the one it was laid out with would draw it, lies
+// inside the picture, and names the fonts that renderers substitute.
+func assertTextInside(t *testing.T, svg string) {
+	t.Helper()
+	width := regexp.MustCompile(`<svg width="([0-9.]+)pt"`).FindStringSubmatch(svg)
+	require.NotNil(t, width)
+	w, err := strconv.ParseFloat(width[1], 64)
+	require.NoError(t, err)
+	texts := regexp.MustCompile(`<text x="([-0-9.]+)"[^>]*font-size:([0-9.]+)px">([^<]*)</text>`).FindAllStringSubmatch(svg, -1)
+	require.NotEmpty(t, texts)
+	for _, m := range texts {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		size, _ := strconv.ParseFloat(m[2], 64)
+		// DejaVu Sans averages 0.55em a character over such labels.
+		est := 0.55 * size * float64(utf8.RuneCountInString(html.UnescapeString(m[3])))
+		assert.GreaterOrEqual(t, x, 0.0, "%q starts left of the picture", m[3])
+		assert.LessOrEqual(t, x+est, w, "%q runs past the picture's right edge", m[3])
+	}
+	assert.Contains(t, svg, "font-family:Liberation Sans,Arial,Helvetica,sans-serif;")
+	assert.NotContains(t, svg, "Liberation Serif")
 }
 
 func TestDrawOutage(t *testing.T) {
@@ -54,8 +84,23 @@ func TestDrawOutage(t *testing.T) {
 	}
 	require.NoError(t, pictures.DrawOutage(o, file))
 	svg := read(t, file)
-	for _, want := range []string{"<svg", "half-open", "Prometheus, 5s", "monitor, 5s", "burn rate"} {
+	for _, want := range []string{"<svg", "half-open", "Prometheus, 5s", "monitor, 5s", "burn rate", "breaker state",
+		"page thresholds", "the upstream down", "the page alert firing"} {
 		assert.Contains(t, svg, want)
+	}
+	assertTextInside(t, svg)
+	// The legend is below the plots: its texts are lower than the x axis's
+	// label (SVG's y grows downwards).
+	y := func(text string) float64 {
+		m := regexp.MustCompile(`<text x="[-0-9.]+" y="([-0-9.]+)"[^>]*>` + regexp.QuoteMeta(text) + `</text>`).FindStringSubmatch(svg)
+		require.NotNil(t, m, text)
+		v, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		return v
+	}
+	axis := y("seconds from the start of the outage")
+	for _, entry := range []string{"Prometheus, 5s", "monitor, 5s", "breaker state", "the page alert firing"} {
+		assert.Greater(t, y(entry), axis, "legend entry %q is below the plots", entry)
 	}
 	assert.ErrorContains(t, pictures.DrawOutage(pictures.Outage{}, file), "no breaker state")
 	assert.Error(t, pictures.DrawOutage(o, filepath.Join(t.TempDir(), "missing", "outage.svg")))
