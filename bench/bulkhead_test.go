@@ -4,10 +4,13 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aragora/resilience/bulkhead"
+	"github.com/aragora/resilience/ratelimit"
 	"github.com/failsafe-go/failsafe-go"
 	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
+	fsratelimiter "github.com/failsafe-go/failsafe-go/ratelimiter"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
@@ -120,16 +123,37 @@ func BenchmarkBulkheadPipelineCost(b *testing.B) {
 	)
 }
 
-// BenchmarkRateLimit: a token bucket that always has a token admits the call.
-// The library has no rate limiter yet; x/time/rate is measured here so that
-// the one it gets has its peer in place, against the floor of an atomic add.
+// BenchmarkRateLimit: a token bucket that always has a token admits the call
+// and runs it, each limiter's own admission call: ratelimit's Allow,
+// x/time/rate's Allow, failsafe-go's TryAcquirePermit.
 func BenchmarkRateLimit(b *testing.B) {
 	compare(b,
 		simple("floor-atomic-add", atomicPermit),
+		simple("resilience", func(b *testing.B) func(context.Context) error {
+			lim, err := ratelimit.NewTokenBucket(ratelimit.Rate{Permits: 1, Per: time.Nanosecond}, 1<<30) // its fastest rate
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func(ctx context.Context) error {
+				if !lim.Allow() {
+					return ratelimit.ErrRateLimited
+				}
+				return op(ctx)
+			}
+		}),
 		simple("x-time-rate", func(*testing.B) func(context.Context) error {
 			lim := rate.NewLimiter(rate.Limit(1e12), 1<<30) // finite: Allow does the token arithmetic
 			return func(ctx context.Context) error {
 				if !lim.Allow() {
+					return bulkhead.ErrFull
+				}
+				return op(ctx)
+			}
+		}),
+		simple("failsafe-go", func(*testing.B) func(context.Context) error {
+			lim := fsratelimiter.NewBursty[any](1<<30, time.Millisecond)
+			return func(ctx context.Context) error {
+				if !lim.TryAcquirePermit() {
 					return bulkhead.ErrFull
 				}
 				return op(ctx)
