@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	st := &stats{out: stdout, start: time.Now(), reg: reg}
 	up := demoapp.NewUpstream(demoapp.UpstreamConfig{
 		FailureRate: 0.2, SlowRate: 0.05, Latency: 20 * time.Millisecond, SlowLatency: 400 * time.Millisecond,
-		Seed: uint64(time.Now().UnixNano()),
+		RandomSeed: uint64(time.Now().UnixNano()),
 	})
 	svc, err := demoapp.New(demoapp.DefaultConfig(), up, st)
 	if err != nil {

@@ -33,7 +33,7 @@ type UpstreamConfig struct {
 	SlowRate    float64       // share of calls that take SlowLatency; zero: none
 	Latency     time.Duration // time a normal call takes; zero: none
 	SlowLatency time.Duration // time a slow call takes; zero: none
-	Seed        uint64        // seeds the random choices, so that a run can be replayed
+	RandomSeed  uint64        // starts the random choices, so that a run can be replayed
 }
 
 // Upstream is a stand-in for a dependency that fails the way real
@@ -52,7 +52,7 @@ type Upstream struct {
 
 // NewUpstream returns an upstream that misbehaves as cfg says.
 func NewUpstream(cfg UpstreamConfig) *Upstream {
-	return &Upstream{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))}
+	return &Upstream{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.RandomSeed, cfg.RandomSeed^0x5eed))}
 }
 
 // FailNext makes the next n calls fail, whatever the configuration says.

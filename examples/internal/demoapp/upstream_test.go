@@ -57,7 +57,7 @@ func TestUpstream(t *testing.T) {
 		}
 	})
 	t.Run("a seed replays the same failures", func(t *testing.T) {
-		cfg := demoapp.UpstreamConfig{FailureRate: 0.5, Seed: 42}
+		cfg := demoapp.UpstreamConfig{FailureRate: 0.5, RandomSeed: 42}
 		a, b := outcomes(demoapp.NewUpstream(cfg), 50), outcomes(demoapp.NewUpstream(cfg), 50)
 		if !slices.Equal(a, b) {
 			t.Error("two upstreams with one seed failed differently")
