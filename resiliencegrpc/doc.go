@@ -10,7 +10,8 @@
 //	unary, err := resiliencegrpc.UnaryClientInterceptor(p)
 //	stream, err := resiliencegrpc.StreamClientInterceptor(p)
 //	conn, err := grpc.NewClient(target,
-//		grpc.WithDisableRetry(), // ours replaces gRPC's: never stack the two
+//		grpc.WithTransportCredentials(creds), // required: TLS, or insecure.NewCredentials() on loopback
+//		grpc.WithDisableRetry(),              // ours replaces gRPC's: never stack the two
 //		grpc.WithUnaryInterceptor(unary), grpc.WithStreamInterceptor(stream),
 //		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 //

@@ -35,6 +35,7 @@
 // requests+1 of the window, and opens again over a few windows as those
 // calls succeed: each window about doubles what it sends.
 //
-// health.ThrottleRejecting makes a health check of a throttle, failing while
+// A health.Checker's RegisterThrottle, given a throttle's
+// [Throttle.RejectionProbability], makes a health check of it, failing while
 // it refuses more than a given share of calls.
 package throttle
