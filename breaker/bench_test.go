@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/aragora/resilience/breaker"
+	"github.com/aragora/resilience/internal/benchfloor"
 	"github.com/aragora/resilience/policy"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // The floors: what the breaker's paths are measured against, in the same run.
@@ -238,12 +238,6 @@ func BenchmarkTimeWindowCoarse(b *testing.B) {
 	benchAlone(b, cb, false)
 }
 
-func offPipeline(b *testing.B, policies ...policy.Policy) *policy.Pipeline {
-	return policy.MustNew("bench", policies...).With(
-		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
-		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
-}
-
 func benchPipeline(b *testing.B, p *policy.Pipeline) {
 	ctx := context.Background()
 	b.Run("serial", func(b *testing.B) {
@@ -266,18 +260,13 @@ func benchPipeline(b *testing.B, p *policy.Pipeline) {
 	})
 }
 
-// passThrough is the least a policy can do: run the rest of the pipeline.
-type passThrough struct{}
-
-func (passThrough) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
-
 // BenchmarkFloorPipeline is a pipeline with a policy that does nothing,
 // telemetry off: what the breaker in a pipeline is measured against.
 func BenchmarkFloorPipeline(b *testing.B) {
-	benchPipeline(b, offPipeline(b, passThrough{}))
+	benchPipeline(b, benchfloor.Off(benchfloor.Pass{}))
 }
 
 // BenchmarkPipeline is the breaker, closed, in a pipeline, telemetry off.
 func BenchmarkPipeline(b *testing.B) {
-	benchPipeline(b, offPipeline(b, newBreaker(b, breaker.Config{})))
+	benchPipeline(b, benchfloor.Off(newBreaker(b, breaker.Config{})))
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"testing"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-	"golang.org/x/sync/semaphore"
-
 	"github.com/aragora/resilience/bulkhead"
-	"github.com/aragora/resilience/policy"
+	"github.com/aragora/resilience/internal/benchfloor"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"golang.org/x/sync/semaphore"
 )
 
 // The floors are golang.org/x/sync/semaphore, measured in the same run: the
@@ -103,20 +101,8 @@ func BenchmarkFloorDirect(b *testing.B) {
 	}
 }
 
-func offPipeline(b *testing.B, pols ...policy.Policy) *policy.Pipeline {
-	return policy.MustNew("bench", pols...).With(
-		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
-		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
-}
-
-// nopPolicy is a policy that only runs the rest of the pipeline: the floor
-// of any policy in a pipeline.
-type nopPolicy struct{}
-
-func (nopPolicy) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
-
 func BenchmarkFloorPipelineNopPolicy(b *testing.B) {
-	p := offPipeline(b, nopPolicy{})
+	p := benchfloor.Off(benchfloor.Pass{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -126,7 +112,7 @@ func BenchmarkFloorPipelineNopPolicy(b *testing.B) {
 
 // BenchmarkPipeline is the bulkhead as a policy, telemetry off.
 func BenchmarkPipeline(b *testing.B) {
-	p := offPipeline(b, benchBulkhead(b, bulkhead.Config{}))
+	p := benchfloor.Off(benchBulkhead(b, bulkhead.Config{}))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -135,7 +121,7 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 func BenchmarkPipelineParallel(b *testing.B) {
-	p := offPipeline(b, benchBulkhead(b, bulkhead.Config{}))
+	p := benchfloor.Off(benchBulkhead(b, bulkhead.Config{}))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -148,7 +134,7 @@ func BenchmarkPipelineParallel(b *testing.B) {
 // BenchmarkPipelineAdaptive adds the adaptive limit's two clock reads and its
 // estimator, under a mutex.
 func BenchmarkPipelineAdaptive(b *testing.B) {
-	p := offPipeline(b, benchBulkhead(b, bulkhead.Config{Adaptive: &bulkhead.Adaptive{}}))
+	p := benchfloor.Off(benchBulkhead(b, bulkhead.Config{Adaptive: &bulkhead.Adaptive{}}))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -157,7 +143,7 @@ func BenchmarkPipelineAdaptive(b *testing.B) {
 }
 
 func BenchmarkPipelineAdaptiveParallel(b *testing.B) {
-	p := offPipeline(b, benchBulkhead(b, bulkhead.Config{Adaptive: &bulkhead.Adaptive{}}))
+	p := benchfloor.Off(benchBulkhead(b, bulkhead.Config{Adaptive: &bulkhead.Adaptive{}}))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -172,7 +158,7 @@ func BenchmarkPipelineAdaptiveParallel(b *testing.B) {
 func BenchmarkRejected(b *testing.B) {
 	bh := mustNew(b, "bench", bulkhead.Config{MaxConcurrent: 1}, bulkhead.WithMeterProvider(metricnoop.NewMeterProvider()))
 	bh.TryAcquire()
-	p := offPipeline(b, bh)
+	p := benchfloor.Off(bh)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"testing"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/aragora/resilience/fallback"
+	"github.com/aragora/resilience/internal/benchfloor"
 	"github.com/aragora/resilience/policy"
 )
 
@@ -15,16 +13,6 @@ import (
 // measured in the same run: the targets are a fallback that passes a success
 // through ≤ 1.1× the floor, and one that replaces a failure (a predicate, the
 // fallback function, an event) ≤ 1.5×, both with no allocation.
-
-type nopPolicy struct{}
-
-func (nopPolicy) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
-
-func offPipeline(pols ...policy.Policy) *policy.Pipeline {
-	return policy.MustNew("bench", pols...).With(
-		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
-		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
-}
 
 var benchErr = errUpstream
 
@@ -51,34 +39,34 @@ func benchFallback(b *testing.B) *fallback.Fallback {
 }
 
 func BenchmarkFloorPipelineNopPolicy(b *testing.B) {
-	benchRun(b, offPipeline(nopPolicy{}), fail(nil))
+	benchRun(b, benchfloor.Off(benchfloor.Pass{}), fail(nil))
 }
 
 func BenchmarkFloorPipelineNopPolicyParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(nopPolicy{}), fail(nil))
+	benchRunParallel(b, benchfloor.Off(benchfloor.Pass{}), fail(nil))
 }
 
 func BenchmarkSuccess(b *testing.B) {
-	benchRun(b, offPipeline(benchFallback(b)), fail(nil))
+	benchRun(b, benchfloor.Off(benchFallback(b)), fail(nil))
 }
 
 func BenchmarkSuccessParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(benchFallback(b)), fail(nil))
+	benchRunParallel(b, benchfloor.Off(benchFallback(b)), fail(nil))
 }
 
 func BenchmarkReplaced(b *testing.B) {
-	benchRun(b, offPipeline(benchFallback(b)), fail(benchErr))
+	benchRun(b, benchfloor.Off(benchFallback(b)), fail(benchErr))
 }
 
 func BenchmarkReplacedParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(benchFallback(b)), fail(benchErr))
+	benchRunParallel(b, benchfloor.Off(benchFallback(b)), fail(benchErr))
 }
 
 // BenchmarkReplacedValue is the typed form under policy.Get, whose own
 // runner is its one allocation; the fallback adds none for a small int.
 func BenchmarkReplacedValue(b *testing.B) {
 	f := mustValue(b, func(context.Context, error) (int, error) { return 1, nil })
-	p := offPipeline(f)
+	p := benchfloor.Off(f)
 	ctx := context.Background()
 	fn := func(context.Context) (int, error) { return 0, benchErr }
 	b.ReportAllocs()

@@ -5,12 +5,10 @@ import (
 	"testing"
 	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-	"golang.org/x/time/rate"
-
+	"github.com/aragora/resilience/internal/benchfloor"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/ratelimit"
+	"golang.org/x/time/rate"
 )
 
 // The floors are golang.org/x/time/rate's Limiter.Allow on the same rate and
@@ -93,27 +91,6 @@ func BenchmarkKeyedAllowParallel(b *testing.B) {
 	benchAllowParallel(b, func() bool { return k.Allow("tenant") })
 }
 
-type nopPolicy struct{}
-
-func (nopPolicy) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
-
-// clockPolicy reads the clock once, as the policy measured does: on machines
-// whose clock is slow to read, that read is most of its cost.
-type clockPolicy struct{ epoch time.Time }
-
-func (c clockPolicy) Run(ctx context.Context, ex policy.Execution) error {
-	if time.Since(c.epoch) < 0 {
-		return nil
-	}
-	return ex.Next(ctx)
-}
-
-func offPipeline(pols ...policy.Policy) *policy.Pipeline {
-	return policy.MustNew("bench", pols...).With(
-		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
-		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
-}
-
 func nop(context.Context) error { return nil }
 
 func benchPipeline(b *testing.B, p *policy.Pipeline) {
@@ -134,27 +111,29 @@ func benchPipelineParallel(b *testing.B, p *policy.Pipeline) {
 	})
 }
 
-func BenchmarkFloorPipelineNopPolicy(b *testing.B) { benchPipeline(b, offPipeline(nopPolicy{})) }
+func BenchmarkFloorPipelineNopPolicy(b *testing.B) {
+	benchPipeline(b, benchfloor.Off(benchfloor.Pass{}))
+}
 func BenchmarkFloorPipelineNopPolicyParallel(b *testing.B) {
-	benchPipelineParallel(b, offPipeline(nopPolicy{}))
+	benchPipelineParallel(b, benchfloor.Off(benchfloor.Pass{}))
 }
 
 func BenchmarkFloorPipelineClockPolicy(b *testing.B) {
-	benchPipeline(b, offPipeline(clockPolicy{time.Now()}))
+	benchPipeline(b, benchfloor.Off(benchfloor.NewClock()))
 }
 
 func BenchmarkFloorPipelineClockPolicyParallel(b *testing.B) {
-	benchPipelineParallel(b, offPipeline(clockPolicy{time.Now()}))
+	benchPipelineParallel(b, benchfloor.Off(benchfloor.NewClock()))
 }
 
 func BenchmarkPipeline(b *testing.B) {
-	benchPipeline(b, offPipeline(mustNew(b, "bench", admitting(b))))
+	benchPipeline(b, benchfloor.Off(mustNew(b, "bench", admitting(b))))
 }
 
 func BenchmarkPipelineParallel(b *testing.B) {
-	benchPipelineParallel(b, offPipeline(mustNew(b, "bench", admitting(b))))
+	benchPipelineParallel(b, benchfloor.Off(mustNew(b, "bench", admitting(b))))
 }
 
 func BenchmarkPipelineRefused(b *testing.B) {
-	benchPipeline(b, offPipeline(mustNew(b, "bench", refusing(b))))
+	benchPipeline(b, benchfloor.Off(mustNew(b, "bench", refusing(b))))
 }

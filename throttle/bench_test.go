@@ -3,11 +3,8 @@ package throttle_test
 import (
 	"context"
 	"testing"
-	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
+	"github.com/aragora/resilience/internal/benchfloor"
 	"github.com/aragora/resilience/policy"
 	"github.com/aragora/resilience/throttle"
 )
@@ -16,27 +13,6 @@ import (
 // reads the clock once, as the throttle does, measured in the same run: the
 // target is a throttle that admits or refuses ≤ 1.3× the clock floor, with
 // no allocation.
-
-type nopPolicy struct{}
-
-func (nopPolicy) Run(ctx context.Context, ex policy.Execution) error { return ex.Next(ctx) }
-
-// clockPolicy reads the clock once, as the policy measured does: on machines
-// whose clock is slow to read, that read is most of its cost.
-type clockPolicy struct{ epoch time.Time }
-
-func (c clockPolicy) Run(ctx context.Context, ex policy.Execution) error {
-	if time.Since(c.epoch) < 0 {
-		return nil
-	}
-	return ex.Next(ctx)
-}
-
-func offPipeline(pols ...policy.Policy) *policy.Pipeline {
-	return policy.MustNew("bench", pols...).With(
-		policy.WithTracerProvider(tracenoop.NewTracerProvider()),
-		policy.WithMeterProvider(metricnoop.NewMeterProvider()))
-}
 
 func benchRun(b *testing.B, p *policy.Pipeline, fn func(context.Context) error) {
 	ctx := context.Background()
@@ -67,31 +43,33 @@ func refusing(b *testing.B) *throttle.Throttle {
 	return thr
 }
 
-func BenchmarkFloorPipelineNopPolicy(b *testing.B) { benchRun(b, offPipeline(nopPolicy{}), fail(nil)) }
+func BenchmarkFloorPipelineNopPolicy(b *testing.B) {
+	benchRun(b, benchfloor.Off(benchfloor.Pass{}), fail(nil))
+}
 func BenchmarkFloorPipelineNopPolicyParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(nopPolicy{}), fail(nil))
+	benchRunParallel(b, benchfloor.Off(benchfloor.Pass{}), fail(nil))
 }
 
 func BenchmarkFloorPipelineClockPolicy(b *testing.B) {
-	benchRun(b, offPipeline(clockPolicy{time.Now()}), fail(nil))
+	benchRun(b, benchfloor.Off(benchfloor.NewClock()), fail(nil))
 }
 
 func BenchmarkFloorPipelineClockPolicyParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(clockPolicy{time.Now()}), fail(nil))
+	benchRunParallel(b, benchfloor.Off(benchfloor.NewClock()), fail(nil))
 }
 
 func BenchmarkAdmit(b *testing.B) {
-	benchRun(b, offPipeline(mustNew(b, throttle.Config{})), fail(nil))
+	benchRun(b, benchfloor.Off(mustNew(b, throttle.Config{})), fail(nil))
 }
 
 func BenchmarkAdmitParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(mustNew(b, throttle.Config{})), fail(nil))
+	benchRunParallel(b, benchfloor.Off(mustNew(b, throttle.Config{})), fail(nil))
 }
 
 func BenchmarkRefuse(b *testing.B) {
-	benchRun(b, offPipeline(refusing(b)), fail(errOverloaded))
+	benchRun(b, benchfloor.Off(refusing(b)), fail(errOverloaded))
 }
 
 func BenchmarkRefuseParallel(b *testing.B) {
-	benchRunParallel(b, offPipeline(refusing(b)), fail(errOverloaded))
+	benchRunParallel(b, benchfloor.Off(refusing(b)), fail(errOverloaded))
 }
