@@ -2,7 +2,8 @@ package hedge
 
 import (
 	"fmt"
-	"sync/atomic"
+
+	"github.com/aragora/resilience/internal/inflight"
 )
 
 // Budget bounds the hedged attempts of many executions together, so that
@@ -12,10 +13,7 @@ import (
 // hedges. Share one between the hedges that call the same dependency with
 // [WithBudget]. A Budget is safe for concurrent use.
 type Budget struct {
-	executions atomic.Int64 // executions running through the hedges that share it
-	hedges     atomic.Int64 // hedged attempts running
-	percent    float64
-	min        int64
+	share *inflight.Share // executions running through the hedges that share it, and their hedged attempts
 }
 
 // DefaultBudgetPercent and DefaultBudgetMin are the budget of a [Hedge] built
@@ -39,25 +37,16 @@ func NewBudget(percent float64, minHedges int) (*Budget, error) {
 	if percent == 0 && minHedges == 0 {
 		return nil, fmt.Errorf("hedge: budget percent and minHedges are both zero, which allows no hedge")
 	}
-	return &Budget{percent: percent, min: int64(minHedges)}, nil
+	return &Budget{share: inflight.New(percent, minHedges)}, nil
 }
 
 // InFlight returns the executions and the hedged attempts in flight.
-func (b *Budget) InFlight() (executions, hedges int) {
-	return int(b.executions.Load()), int(b.hedges.Load())
-}
+func (b *Budget) InFlight() (executions, hedges int) { return b.share.InFlight() }
 
-func (b *Budget) begin() { b.executions.Add(1) }
-func (b *Budget) end()   { b.executions.Add(-1) }
+func (b *Budget) begin() { b.share.Begin() }
+func (b *Budget) end()   { b.share.End() }
 
 // acquire takes a share for one hedged attempt, when one is free.
-func (b *Budget) acquire() bool {
-	limit := max(b.min, int64(float64(b.executions.Load())*b.percent/100))
-	if b.hedges.Add(1) > limit {
-		b.hedges.Add(-1)
-		return false
-	}
-	return true
-}
+func (b *Budget) acquire() bool { return b.share.Acquire() }
 
-func (b *Budget) release() { b.hedges.Add(-1) }
+func (b *Budget) release() { b.share.Release() }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+
+	"github.com/aragora/resilience/internal/inflight"
 )
 
 // A Budget limits the retries of many executions together. Per-execution
@@ -108,10 +110,7 @@ func (b *TokenBucket) release()      {}
 // the load does, and needs concurrent traffic to mean anything: a lone
 // caller always has minRetryConcurrency retries to spend.
 type ConcurrencyBudget struct {
-	active     atomic.Int64 // executions in progress
-	retries    atomic.Int64 // retries in progress
-	percent    float64
-	minRetries int64
+	share *inflight.Share // executions in progress, and the retries among them
 }
 
 var _ Budget = (*ConcurrencyBudget)(nil)
@@ -130,30 +129,15 @@ func NewConcurrencyBudget(budgetPercent float64, minRetryConcurrency int) (*Conc
 	if budgetPercent == 0 && minRetryConcurrency == 0 {
 		return nil, fmt.Errorf("retry: ConcurrencyBudget budgetPercent and minRetryConcurrency are both zero, which allows no retry")
 	}
-	return &ConcurrencyBudget{percent: budgetPercent, minRetries: int64(minRetryConcurrency)}, nil
+	return &ConcurrencyBudget{share: inflight.New(budgetPercent, minRetryConcurrency)}, nil
 }
 
 // InFlight returns the executions and the retries in progress.
-func (b *ConcurrencyBudget) InFlight() (executions, retries int) {
-	return int(b.active.Load()), int(b.retries.Load())
-}
+func (b *ConcurrencyBudget) InFlight() (executions, retries int) { return b.share.InFlight() }
 
-func (b *ConcurrencyBudget) begin()     { b.active.Add(1) }
-func (b *ConcurrencyBudget) end()       { b.active.Add(-1) }
-func (b *ConcurrencyBudget) succeeded() {}
-func (b *ConcurrencyBudget) failed()    {}
-
-func (b *ConcurrencyBudget) acquire() bool {
-	for {
-		n := b.retries.Load()
-		limit := max(b.minRetries, int64(float64(b.active.Load())*b.percent/100))
-		if n >= limit {
-			return false
-		}
-		if b.retries.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-func (b *ConcurrencyBudget) release() { b.retries.Add(-1) }
+func (b *ConcurrencyBudget) begin()        { b.share.Begin() }
+func (b *ConcurrencyBudget) end()          { b.share.End() }
+func (b *ConcurrencyBudget) succeeded()    {}
+func (b *ConcurrencyBudget) failed()       {}
+func (b *ConcurrencyBudget) acquire() bool { return b.share.Acquire() }
+func (b *ConcurrencyBudget) release()      { b.share.Release() }
